@@ -1,0 +1,275 @@
+"""Download producers' files: mirror chain, content-hash cache, conditional GET, retries.
+
+`FLOWS_MIRROR` (a directory or an http(s) base URL) holds copies laid out as
+`<mirror>/<host>/<path of the official URL>` and is tried first; then the official URL, unless
+`FLOWS_OFFLINE=1`. Every file lands in the cache under its sha256; an index remembers the
+ETag / Last-Modified of each URL so that the next request is conditional.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import requests
+import urllib3
+from tqdm import tqdm
+
+from .contracts import PROJECT_ROOT
+
+CHUNK = 1 << 20
+DEFAULT_MAX_UNCOMPRESSED = 4 << 30  # 4 GiB: the largest national file is far below this
+
+
+class FetchError(RuntimeError):
+    """A source could not be downloaded from any of the URLs tried."""
+
+
+class ArchiveError(RuntimeError):
+    """An archive is corrupt, unsafe (path escape) or expands beyond the allowed size."""
+
+
+class _Retryable(Exception):
+    pass
+
+
+@dataclass
+class FetchResult:
+    url: str  # the URL (or mirror path) the bytes came from
+    official_url: str
+    path: Path  # cached copy, named by content hash
+    sha256: str
+    size: int
+    from_cache: bool = False
+    tried: list[str] = field(default_factory=list)
+
+
+@dataclass
+class FetchSettings:
+    mirror: str | None = None
+    offline: bool = False
+    cache_dir: Path = PROJECT_ROOT / ".flows_cache"
+    attempts: int = 4
+    backoff_seconds: float = 0.5
+    timeout_seconds: float = 30.0
+    progress: bool = True
+
+    @classmethod
+    def from_env(cls) -> FetchSettings:
+        mirror = os.environ.get("FLOWS_MIRROR") or None
+        if mirror and "://" not in mirror:
+            mirror = str(Path(mirror).resolve())
+        return cls(
+            mirror=mirror,
+            offline=os.environ.get("FLOWS_OFFLINE", "") not in ("", "0"),
+            cache_dir=Path(os.environ.get("FLOWS_CACHE", PROJECT_ROOT / ".flows_cache")),
+            progress=os.environ.get("FLOWS_PROGRESS", "1") != "0",
+        )
+
+
+def mirror_location(mirror: str, official_url: str) -> str:
+    parts = urlsplit(official_url)
+    relative = f"{parts.netloc}{parts.path}"
+    if "://" in mirror:
+        return f"{mirror.rstrip('/')}/{relative}"
+    return str(Path(mirror) / relative)
+
+
+def candidate_locations(official_url: str, settings: FetchSettings) -> list[str]:
+    locations = []
+    if settings.mirror:
+        locations.append(mirror_location(settings.mirror, official_url))
+    if not settings.offline:
+        locations.append(official_url)
+    return locations
+
+
+class Cache:
+    """Blobs by sha256 plus, per URL, the validators of the last successful response."""
+
+    def __init__(self, directory: Path):
+        self.directory = directory
+        self.blobs = directory / "blobs"
+        self.blobs.mkdir(parents=True, exist_ok=True)
+        self.index_path = directory / "index.json"
+
+    def _index(self) -> dict:
+        if self.index_path.exists():
+            return json.loads(self.index_path.read_text())
+        return {}
+
+    def entry(self, url: str) -> dict | None:
+        entry = self._index().get(url)
+        if entry and (self.blobs / entry["sha256"]).exists():
+            return entry
+        return None
+
+    def store(self, url: str, temp_path: Path, validators: dict) -> tuple[str, int, Path]:
+        digest, size = file_sha256(temp_path)
+        target = self.blobs / digest
+        if target.exists():
+            temp_path.unlink()
+        else:
+            os.replace(temp_path, target)
+        index = self._index()
+        index[url] = {"sha256": digest, "size": size, **validators}
+        tmp = self.index_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(index, indent=1, sort_keys=True))
+        os.replace(tmp, self.index_path)
+        return digest, size, target
+
+
+def file_sha256(path: Path) -> tuple[str, int]:
+    h = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as f:
+        while chunk := f.read(CHUNK):
+            h.update(chunk)
+            size += len(chunk)
+    return h.hexdigest(), size
+
+
+def fetch(official_url: str, source_id: str, settings: FetchSettings | None = None) -> FetchResult:
+    """Get one file, trying the mirror then the official URL; raise FetchError naming all tried."""
+    settings = settings or FetchSettings.from_env()
+    cache = Cache(settings.cache_dir)
+    tried: list[str] = []
+    errors: list[str] = []
+    for location in candidate_locations(official_url, settings):
+        tried.append(location)
+        try:
+            if "://" in location:
+                result = _fetch_http(location, official_url, cache, settings)
+            else:
+                result = _fetch_local(location, official_url, cache)
+        except (FetchError, OSError, requests.RequestException) as exc:
+            errors.append(f"{location}: {exc}")
+            continue
+        result.tried = tried
+        return result
+    if not tried:
+        raise FetchError(f"source {source_id}: no location to try (FLOWS_OFFLINE=1 and no FLOWS_MIRROR)")
+    raise FetchError(f"source {source_id}: could not fetch {official_url}; tried:\n  " + "\n  ".join(errors))
+
+
+def _fetch_local(path: str, official_url: str, cache: Cache) -> FetchResult:
+    source = Path(path)
+    if not source.is_file():
+        raise FetchError("not found in the mirror directory")
+    with tempfile.NamedTemporaryFile(dir=cache.directory, delete=False) as tmp:
+        shutil.copyfileobj(open(source, "rb"), tmp, CHUNK)
+    digest, size, blob = cache.store(path, Path(tmp.name), {})
+    return FetchResult(path, official_url, blob, digest, size)
+
+
+def _fetch_http(url: str, official_url: str, cache: Cache, settings: FetchSettings) -> FetchResult:
+    last_error = "no attempt made"
+    for attempt in range(settings.attempts):
+        if attempt:
+            time.sleep(settings.backoff_seconds * 2 ** (attempt - 1))
+        try:
+            return _http_attempt(url, official_url, cache, settings)
+        except _Retryable as exc:
+            last_error = str(exc)
+    raise FetchError(f"gave up after {settings.attempts} attempts: {last_error}")
+
+
+def _http_attempt(url: str, official_url: str, cache: Cache, settings: FetchSettings) -> FetchResult:
+    cached = cache.entry(url)
+    headers = {"User-Agent": "territorial-flows (open data warehouse)"}
+    if cached and cached.get("etag"):
+        headers["If-None-Match"] = cached["etag"]
+    if cached and cached.get("last_modified"):
+        headers["If-Modified-Since"] = cached["last_modified"]
+    try:
+        response = requests.get(url, headers=headers, stream=True, timeout=settings.timeout_seconds)
+    except (requests.Timeout, requests.ConnectionError) as exc:
+        raise _Retryable(f"{type(exc).__name__}: {exc}") from exc
+    with response:
+        if response.status_code == 304 and cached:
+            blob = cache.blobs / cached["sha256"]
+            return FetchResult(url, official_url, blob, cached["sha256"], cached["size"], from_cache=True)
+        if response.status_code >= 500:
+            raise _Retryable(f"HTTP {response.status_code}")
+        if response.status_code != 200:
+            raise FetchError(f"HTTP {response.status_code} (not retried)")
+        temp_path = _stream_to_temp(response, cache.directory, settings)
+    validators = {
+        "etag": response.headers.get("ETag"),
+        "last_modified": response.headers.get("Last-Modified"),
+    }
+    digest, size, blob = cache.store(url, temp_path, validators)
+    return FetchResult(url, official_url, blob, digest, size)
+
+
+def _stream_to_temp(response: requests.Response, directory: Path, settings: FetchSettings) -> Path:
+    expected = response.headers.get("Content-Length")
+    expected_size = int(expected) if expected and expected.isdigit() else None
+    received = 0
+    tmp = tempfile.NamedTemporaryFile(dir=directory, delete=False, suffix=".part")
+    name = urlsplit(response.url).path.rsplit("/", 1)[-1] or "download"
+    bar = tqdm(total=expected_size, unit="B", unit_scale=True, desc=name, disable=not settings.progress, leave=False)
+    try:
+        with tmp, bar:
+            for chunk in response.raw.stream(CHUNK, decode_content=True):
+                tmp.write(chunk)
+                received = response.raw.tell()
+                bar.update(len(chunk))
+    except (urllib3.exceptions.HTTPError, requests.RequestException, OSError) as exc:
+        Path(tmp.name).unlink(missing_ok=True)
+        raise _Retryable(f"body interrupted after {received} bytes: {type(exc).__name__}: {exc}") from exc
+    if expected_size is not None and received != expected_size:
+        Path(tmp.name).unlink(missing_ok=True)
+        raise _Retryable(f"body has {received} bytes, Content-Length announced {expected_size}")
+    return Path(tmp.name)
+
+
+def open_member(archive_path: Path, pattern: str | None, max_bytes: int = DEFAULT_MAX_UNCOMPRESSED) -> tuple[str, bytes]:
+    """Read the one archive member matching `pattern`, refusing unsafe or oversized archives."""
+    try:
+        archive = zipfile.ZipFile(archive_path)
+    except zipfile.BadZipFile as exc:
+        raise ArchiveError(f"{archive_path.name} is not a valid zip archive: {exc}") from exc
+    with archive:
+        members = [m for m in archive.infolist() if not m.is_dir()]
+        for member in members:
+            check_member_name(member.filename)
+        total = sum(m.file_size for m in members)
+        if total > max_bytes:
+            raise ArchiveError(f"archive declares {total} uncompressed bytes, over the limit of {max_bytes}")
+        matches = [m for m in members if fnmatch.fnmatch(Path(m.filename).name, pattern or "*")]
+        if len(matches) != 1:
+            names = ", ".join(m.filename for m in members)
+            raise ArchiveError(f"expected one member matching {pattern!r}, found {len(matches)} among: {names}")
+        return matches[0].filename, _read_capped(archive, matches[0], max_bytes)
+
+
+def _read_capped(archive: zipfile.ZipFile, member: zipfile.ZipInfo, max_bytes: int) -> bytes:
+    # The declared size can lie: count what really comes out.
+    parts, size = [], 0
+    try:
+        with archive.open(member) as stream:
+            while chunk := stream.read(CHUNK):
+                size += len(chunk)
+                if size > max_bytes:
+                    raise ArchiveError(f"{member.filename} expands beyond the limit of {max_bytes} bytes")
+                parts.append(chunk)
+    except (zipfile.BadZipFile, EOFError, OSError) as exc:
+        raise ArchiveError(f"{member.filename} is corrupt: {exc}") from exc
+    return b"".join(parts)
+
+
+def check_member_name(name: str) -> None:
+    path = Path(name)
+    if path.is_absolute() or name.startswith(("/", "\\")) or ".." in path.parts or ":" in name:
+        raise ArchiveError(f"archive member {name!r} would be written outside its target directory")
+
