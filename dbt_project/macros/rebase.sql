@@ -1,0 +1,56 @@
+{#
+  Re-base the commune codes of a staged relation to the target geography, one row in, one row per
+  target code out. Adds <column>_target for each code column, allocation_ratio (the product of
+  the passage ratios: multiply additive measures by it) and split_allocated (a split divided the
+  row by population). A code unknown to the target reference sets quarantine_reason.
+#}
+{% macro rebase_rows(staged, code_columns, abroad_allowed=[]) %}
+select
+    s.* exclude (quarantine_reason),
+    {%- for c in code_columns %}
+    coalesce(p_{{ c }}.code_to, s.{{ c }}) as {{ c }}_target,
+    {%- endfor %}
+    {% for c in code_columns %}coalesce(p_{{ c }}.ratio, 1.0){% if not loop.last %} * {% endif %}{% endfor %} as allocation_ratio,
+    ({% for c in code_columns %}p_{{ c }}.split_method is not null{% if not loop.last %} or {% endif %}{% endfor %}) as split_allocated,
+    coalesce(
+        s.quarantine_reason,
+        {%- for c in code_columns %}
+        case when c_{{ c }}.commune_code is null
+             {%- if c in abroad_allowed %} and {{ is_commune_code('coalesce(p_' ~ c ~ '.code_to, s.' ~ c ~ ')') }}{% endif %}
+             then 'commune code unknown to COG {{ var("target_cog") }} in {{ c }}: ' || coalesce(s.{{ c }}, 'null') end{% if not loop.last %},{% endif %}
+        {%- endfor %}
+    ) as quarantine_reason
+from {{ staged }} as s
+{%- for c in code_columns %}
+left join {{ ref('int_commune_passage') }} as p_{{ c }}
+    on p_{{ c }}.geography = s.geography and p_{{ c }}.code_from = s.{{ c }}
+left join {{ ref('stg_communes') }} as c_{{ c }}
+    on c_{{ c }}.commune_code = coalesce(p_{{ c }}.code_to, s.{{ c }})
+{%- endfor %}
+{% endmacro %}
+
+{#
+  Sum commune-level rows into every territory level through the membership table: one macro for
+  all levels (commune, EPCI, département, région, and custom groups later), never a model per level.
+  code_columns are commune codes; a code with no membership (a place abroad) is kept as it is.
+#}
+{% macro aggregate_to_levels(relation, code_columns, measures, keys=[]) %}
+select
+    m_{{ code_columns[0] }}.level,
+    {%- for k in keys %}
+    r.{{ k }},
+    {%- endfor %}
+    {%- for c in code_columns %}
+    {% if loop.first %}m_{{ c }}.territory_code{% else %}coalesce(m_{{ c }}.territory_code, r.{{ c }}){% endif %} as {{ c }},
+    {%- endfor %}
+    {%- for m in measures %}
+    {{ exact_sum("r." ~ m) }} as {{ m }}{% if not loop.last %},{% endif %}
+    {%- endfor %}
+from {{ relation }} as r
+{%- for c in code_columns %}
+{% if loop.first %}join{% else %}left join{% endif %} {{ ref('int_territory_membership') }} as m_{{ c }}
+    on m_{{ c }}.commune_code = r.{{ c }}
+    {%- if not loop.first %} and m_{{ c }}.level = m_{{ code_columns[0] }}.level{% endif %}
+{%- endfor %}
+group by all
+{% endmacro %}

@@ -1,0 +1,24 @@
+-- Density class and AAV of each target commune. When communes merged since the reference's year,
+-- the surviving commune's class is kept (classes do not add up).
+with density as (
+    select commune_code_target as commune_code,
+        arg_max(density_class_7, (commune_code = commune_code_target)::int) as density_class_7,
+        arg_max(density_label_7, (commune_code = commune_code_target)::int) as density_label_7,
+        arg_max(density_class_3, (commune_code = commune_code_target)::int) as density_class_3
+    from {{ ref('int_density_grid_rebased') }}
+    where quarantine_reason is null
+    group by all
+),
+aav as (
+    select commune_code_target as commune_code,
+        arg_max(aav_code, (commune_code = commune_code_target)::int) as aav_code,
+        arg_max(aav_name, (commune_code = commune_code_target)::int) as aav_name,
+        arg_max(aav_category, (commune_code = commune_code_target)::int) as aav_category
+    from {{ ref('int_aav2020_rebased') }}
+    where quarantine_reason is null
+    group by all
+)
+select c.commune_code, d.density_class_3, d.density_class_7, d.density_label_7, a.aav_code, a.aav_name, a.aav_category
+from {{ ref('stg_communes') }} as c
+left join density as d using (commune_code)
+left join aav as a using (commune_code)

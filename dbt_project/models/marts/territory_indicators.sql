@@ -1,0 +1,36 @@
+-- One row per territory and year: commuting totals and ratios from the census flows, census and
+-- URSSAF jobs, Cerema land take (ha), ORE energy consumption and ODRE production (MWh).
+with measures as (
+    select level, commune_code as code, year,
+    {%- for name in additive_indicators() %}
+        sum(value) filter (where indicator = '{{ name }}') as {{ name }}{% if not loop.last %},{% endif %}
+    {%- endfor %}
+    from {{ ref('int_measures_levels') }}
+    group by all
+),
+flows as (
+    select level, code, year,
+        employed_residents as employed_residents_workers,
+        jobs_filled as jobs_filled_workers,
+        internal as internal_workers
+    from {{ ref('int_flow_totals') }}
+),
+territories as (
+    select level, code from {{ ref('territories') }}
+)
+select
+    t.level, t.code, y.year,
+    round(f.employed_residents_workers, 6) as employed_residents_workers,
+    round(f.jobs_filled_workers, 6) as jobs_filled_workers,
+    round(f.internal_workers, 6) as internal_workers,
+    round(100.0 * f.internal_workers / nullif(f.employed_residents_workers, 0), 4) as self_containment_pct,
+    round(100.0 * f.jobs_filled_workers / nullif(f.employed_residents_workers, 0), 4) as job_concentration_pct,
+    {%- for name in additive_indicators() %}
+    round(m.{{ name }}, 6) as {{ name }}{% if not loop.last %},{% endif %}
+    {%- endfor %}
+from territories as t
+join (select level, code, year from measures union select level, code, year from flows) as y
+    on y.level = t.level and y.code = t.code
+left join flows as f on f.level = t.level and f.code = t.code and f.year = y.year
+left join measures as m on m.level = t.level and m.code = t.code and m.year = y.year
+order by t.level, t.code, y.year

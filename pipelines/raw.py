@@ -1,0 +1,96 @@
+"""Raw layer: fetch every vintage of a source, parse it, write one Parquet file per source.
+
+Next to `<source>.parquet` goes `<source>.provenance.json` (URL, sha256, rows per vintage) that
+the publish step copies into the release manifest.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+
+import polars as pl
+
+from .contracts import PROJECT_ROOT, Contract, load_contracts
+from .fetch import FetchSettings, fetch
+from .geography import events_from_mouvements, passage_table, target_cog_year
+from .parse import parse_file
+
+PASSAGE_ID = "commune_passage"
+
+
+def data_dir() -> Path:
+    return Path(os.environ.get("FLOWS_DATA", PROJECT_ROOT / "data")).resolve()
+
+
+def raw_dir() -> Path:
+    return data_dir() / "raw"
+
+
+def write_parquet_atomically(frame: pl.DataFrame, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".parquet.tmp")
+    frame.write_parquet(tmp, compression="zstd", statistics=True)
+    os.replace(tmp, path)
+
+
+def write_json_atomically(payload: dict, path: Path) -> None:
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(payload, indent=2, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def materialise_source(contract: Contract, settings: FetchSettings | None = None, out_dir: Path | None = None) -> dict:
+    """Fetch and parse all vintages of one source; return its provenance record."""
+    out_dir = out_dir or raw_dir()
+    settings = settings or FetchSettings.from_env()
+    frames, vintages = [], []
+    for vintage in contract.vintages:
+        fetched = fetch(vintage.url, contract.id, settings)
+        frame = parse_file(contract, vintage, fetched.path)
+        frames.append(frame)
+        vintages.append({
+            "vintage": vintage.vintage,
+            "geography": vintage.geography,
+            "url": vintage.url,
+            "fetched_from": "mirror" if fetched.url != vintage.url else "official",
+            "sha256": fetched.sha256,
+            "bytes": fetched.size,
+            "rows": frame.height,
+            "retrieved_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        })
+    table = pl.concat(frames, how="diagonal_relaxed").sort(["vintage", "source_row"])
+    write_parquet_atomically(table, out_dir / f"{contract.id}.parquet")
+    provenance = {
+        "source_id": contract.id,
+        "title": contract.title,
+        "producer": contract.producer,
+        "licence": contract.licence,
+        "landing_page": contract.landing_page,
+        "rows": table.height,
+        "vintages": sorted(vintages, key=lambda v: v["vintage"]),
+    }
+    write_json_atomically(provenance, out_dir / f"{contract.id}.provenance.json")
+    return provenance
+
+
+def materialise_passage(contracts: dict[str, Contract] | None = None, out_dir: Path | None = None) -> dict:
+    """Build the commune passage table from the raw change history and populations."""
+    contracts = contracts or load_contracts()
+    out_dir = out_dir or raw_dir()
+    target = target_cog_year([v.vintage for v in contracts["insee_cog_communes"].vintages])
+    mouvements = pl.read_parquet(out_dir / "insee_cog_mouvements.parquet")
+    mouvements = mouvements.filter(pl.col("vintage") == mouvements["vintage"].max())
+    populations = pl.read_parquet(out_dir / "insee_populations_legales.parquet").filter(
+        pl.col("municipal_population").str.contains(r"^\d+$")
+    )
+    population = {
+        f"{dep.strip()[:2].upper()}{number.strip()}": float(pop)
+        for dep, number, pop in populations.select("departement_code", "commune_number", "municipal_population").iter_rows()
+    }
+    geographies = sorted({v.geography for c in contracts.values() for v in c.vintages})
+    table = passage_table(events_from_mouvements(mouvements), geographies, target, population)
+    write_parquet_atomically(table, out_dir / f"{PASSAGE_ID}.parquet")
+    return {"target_cog": target, "rows": table.height, "geographies": geographies}
