@@ -1,0 +1,144 @@
+"""Dagster code location: raw assets (one per source), the dbt models, the publish asset, one job.
+
+`FLOWS_SOURCES=<ids>` restricts the job to those sources, the dbt models whose sources are all
+among them, and publishes the tables those models allow.
+"""
+
+
+import json
+import os
+import sys
+from pathlib import Path
+
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    AssetSelection,
+    Definitions,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+    define_asset_job,
+)
+from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
+
+from .contracts import PROJECT_ROOT, Contract, load_contracts, selected_source_ids
+from .geography import target_cog_year
+from .publish import load_descriptors, output_dir, publish
+from .raw import PASSAGE_ID, data_dir, materialise_passage, materialise_source, raw_dir
+from .selection import models_allowed, prepare_dbt_manifest
+
+JOB_NAME = "flows_job"
+PASSAGE_INPUTS = ("insee_cog_mouvements", "insee_populations_legales")
+
+os.environ.setdefault("DO_NOT_TRACK", "1")
+CONTRACTS = load_contracts()
+TARGET_COG = target_cog_year([v.vintage for v in CONTRACTS["insee_cog_communes"].vintages])
+
+
+def warehouse_path():
+    return data_dir() / "warehouse.duckdb"
+
+
+def dbt_environment() -> None:
+    """dbt reads where raw Parquet lives and which DuckDB file to build from the environment."""
+    os.environ["FLOWS_RAW_DIR"] = str(raw_dir())
+    os.environ["FLOWS_WAREHOUSE"] = str(warehouse_path())
+    data_dir().mkdir(parents=True, exist_ok=True)
+
+
+def raw_asset(contract: Contract):
+    @asset(
+        key=AssetKey(["raw", contract.id]),
+        group_name="raw",
+        description=f"{contract.title} ({contract.producer}). Licence: {contract.licence}.",
+        metadata={"landing_page": MetadataValue.url(contract.landing_page), "licence": contract.licence},
+        kinds={"python", "parquet"},
+    )
+    def _raw(context: AssetExecutionContext) -> MaterializeResult:
+        provenance = materialise_source(contract)
+        for v in provenance["vintages"]:
+            context.log.info(f"{contract.id} {v['vintage']}: {v['rows']} rows from {v['url']} (sha256 {v['sha256'][:12]})")
+        return MaterializeResult(metadata={
+            "rows": provenance["rows"],
+            "vintages": MetadataValue.json(provenance["vintages"]),
+            "urls": MetadataValue.json([v["url"] for v in provenance["vintages"]]),
+            "sha256": MetadataValue.json({str(v["vintage"]): v["sha256"] for v in provenance["vintages"]}),
+        })
+
+    return _raw
+
+
+@asset(
+    key=AssetKey(["raw", PASSAGE_ID]),
+    group_name="raw",
+    deps=[AssetKey(["raw", s]) for s in PASSAGE_INPUTS],
+    description="Passage from the commune codes of every source geography year to the target COG.",
+    kinds={"python", "parquet"},
+)
+def commune_passage() -> MaterializeResult:
+    summary = materialise_passage(CONTRACTS)
+    return MaterializeResult(metadata={k: MetadataValue.json(v) if isinstance(v, list) else v for k, v in summary.items()})
+
+
+DBT_PROJECT = DbtProject(project_dir=PROJECT_ROOT / "dbt_project", profiles_dir=PROJECT_ROOT / "dbt_project")
+prepare_dbt_manifest(DBT_PROJECT)
+
+
+@dbt_assets(manifest=DBT_PROJECT.manifest_path, project=DBT_PROJECT)
+def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource):
+    dbt_environment()
+    dbt_vars = json.dumps({"target_cog": TARGET_COG})
+    yield from dbt.cli(["build", "--vars", dbt_vars], context=context).stream()
+
+
+def published_tables(selected: list[str]) -> list[str]:
+    allowed = models_allowed(DBT_PROJECT.manifest_path, set(selected) | _passage_if(selected))
+    return sorted(t for t, d in load_descriptors().items() if d.model in allowed)
+
+
+def _passage_if(selected: list[str]) -> set[str]:
+    return {PASSAGE_ID} if all(s in selected for s in PASSAGE_INPUTS) else set()
+
+
+SELECTED = selected_source_ids(list(CONTRACTS))
+PUBLISHED = published_tables(SELECTED)
+
+
+@asset(
+    group_name="publish",
+    deps=[AssetKey([load_descriptors()[t].model]) for t in PUBLISHED],
+    description="A versioned release of the published tables with its manifest, then latest.json.",
+    kinds={"parquet"},
+)
+def release(context: AssetExecutionContext) -> MaterializeResult:
+    if not PUBLISHED:
+        raise RuntimeError(f"FLOWS_SOURCES={','.join(SELECTED)} allows none of the published tables")
+    provenance = [json.loads((raw_dir() / f"{s}.provenance.json").read_text()) for s in SELECTED]
+    settings = {"target_cog": TARGET_COG, "sources": SELECTED}
+    path = publish(warehouse_path(), PUBLISHED, provenance, settings, output_dir())
+    manifest = json.loads((path / "manifest.json").read_text())
+    context.log.info(f"published release {manifest['release_id']} to {path}")
+    return MaterializeResult(metadata={
+        "release_id": manifest["release_id"],
+        "path": str(path),
+        "rows": MetadataValue.json({t: m["rows"] for t, m in manifest["tables"].items()}),
+    })
+
+
+def job_selection() -> AssetSelection:
+    keys = [AssetKey(["raw", s]) for s in SELECTED]
+    if _passage_if(SELECTED):
+        keys.append(AssetKey(["raw", PASSAGE_ID]))
+    models = models_allowed(DBT_PROJECT.manifest_path, set(SELECTED) | _passage_if(SELECTED))
+    keys += [AssetKey([m]) for m in sorted(models)]
+    return AssetSelection.assets(*keys) | AssetSelection.assets(release)
+
+
+flows_job = define_asset_job(JOB_NAME, selection=job_selection(), description="Fetch, build and publish.")
+
+defs = Definitions(
+    assets=[raw_asset(c) for c in CONTRACTS.values()] + [commune_passage, dbt_models, release],
+    jobs=[flows_job],
+    resources={"dbt": DbtCliResource(project_dir=DBT_PROJECT, dbt_executable=str(Path(sys.executable).parent / "dbt"))},
+)

@@ -1,0 +1,130 @@
+"""Publish a release: `releases/<id>/<table>.parquet` + `manifest.json`, then `latest.json`.
+
+The release is written into a hidden temporary directory beside the others and renamed into
+place only when complete; `latest.json` moves last, by an atomic replace. A failure at any step
+leaves the previous release and `latest.json` as they were.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import duckdb
+import yaml
+
+from .contracts import PROJECT_ROOT
+from .raw import write_json_atomically
+
+ASSETS_DIR = PROJECT_ROOT / "assets"
+
+
+@dataclass(frozen=True)
+class TableDescriptor:
+    table: str
+    model: str
+    title: str
+    description: str
+    grain: str
+    sort_keys: tuple[str, ...]
+    licence: str
+
+
+def load_descriptors(directory: Path = ASSETS_DIR) -> dict[str, TableDescriptor]:
+    descriptors = {}
+    for path in sorted(directory.glob("*.yml")):
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw["sort_keys"] = tuple(raw["sort_keys"])
+        descriptors[raw["table"]] = TableDescriptor(**raw)
+    return descriptors
+
+
+def output_dir() -> Path:
+    return Path(os.environ.get("FLOWS_OUTPUT", PROJECT_ROOT / "published")).resolve()
+
+
+def next_release_id(releases: Path, today: date | None = None) -> str:
+    """`YYYY.MM.DD`, then `YYYY.MM.DD.2`, `.3`... for further releases the same day."""
+    base = (today or datetime.now(timezone.utc).date()).strftime("%Y.%m.%d")
+    taken = {p.name for p in releases.iterdir()} if releases.exists() else set()
+    if base not in taken:
+        return base
+    n = 2
+    while f"{base}.{n}" in taken:
+        n += 1
+    return f"{base}.{n}"
+
+
+def sha256_of(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def export_table(con: duckdb.DuckDBPyConnection, descriptor: TableDescriptor, target: Path) -> dict:
+    order = ", ".join(descriptor.sort_keys)
+    con.execute(
+        f"COPY (SELECT * FROM {descriptor.model} ORDER BY {order}) TO '{target}' "
+        "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)"
+    )
+    columns = [{"name": name, "type": dtype} for name, dtype, *_ in con.execute(f"DESCRIBE {descriptor.model}").fetchall()]
+    rows = con.execute(f"SELECT count(*) FROM {descriptor.model}").fetchone()[0]
+    return {
+        "file": target.name,
+        "title": descriptor.title,
+        "grain": descriptor.grain,
+        "licence": descriptor.licence,
+        "rows": rows,
+        "columns": columns,
+        "bytes": target.stat().st_size,
+        "sha256": sha256_of(target),
+    }
+
+
+def publish(warehouse: Path, tables: list[str], provenance: list[dict], settings: dict, out: Path | None = None) -> Path:
+    """Write a complete release of `tables` from the warehouse and point `latest.json` at it."""
+    out = out or output_dir()
+    releases = out / "releases"
+    releases.mkdir(parents=True, exist_ok=True)
+    descriptors = load_descriptors()
+    release_id = next_release_id(releases)
+    staging = releases / f".tmp-{release_id}-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    try:
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            con.execute("SET threads = 1")  # one writer thread: identical inputs give identical bytes
+            manifest_tables = {t: export_table(con, descriptors[t], staging / f"{t}.parquet") for t in sorted(tables)}
+            quarantine = con.execute(
+                "SELECT source_id, split_part(quarantine_reason, ':', 1), count(*) FROM quarantine GROUP BY ALL ORDER BY ALL"
+            ).fetchall() if "quarantine" in _relations(con) else []
+        manifest = {
+            "release_id": release_id,
+            "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "settings": settings,
+            "tables": manifest_tables,
+            "sources": sorted(provenance, key=lambda p: p["source_id"]),
+            "quarantine": [{"source_id": s, "reason": r, "rows": n} for s, r, n in quarantine],
+        }
+        write_json_atomically(manifest, staging / "manifest.json")
+        final = releases / release_id
+        os.rename(staging, final)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    write_json_atomically({"release_id": release_id, "path": f"releases/{release_id}"}, out / "latest.json")
+    return final
+
+
+def _relations(con: duckdb.DuckDBPyConnection) -> set[str]:
+    return {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+
+
+def read_latest(out: Path) -> Path | None:
+    pointer = out / "latest.json"
+    if not pointer.exists():
+        return None
+    return out / json.loads(pointer.read_text())["path"]

@@ -1,0 +1,60 @@
+"""Which dbt models a run can build, from the dbt manifest's lineage and the sources at hand."""
+
+from __future__ import annotations
+
+import json
+import os
+from functools import cache
+from pathlib import Path
+
+from dagster_dbt import DbtProject
+
+
+def prepare_dbt_manifest(project: DbtProject) -> None:
+    """Parse the dbt project when its manifest is missing or older than any model or macro."""
+    manifest = Path(project.manifest_path)
+    inputs = [p for d in ("models", "macros") for p in (Path(project.project_dir) / d).rglob("*") if p.is_file()]
+    inputs.append(Path(project.project_dir) / "dbt_project.yml")
+    if manifest.exists() and manifest.stat().st_mtime >= max(p.stat().st_mtime for p in inputs):
+        return
+    from dbt.cli.main import dbtRunner
+
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    result = dbtRunner().invoke(
+        ["parse", "--quiet", "--project-dir", str(project.project_dir), "--profiles-dir", str(project.profiles_dir)]
+    )
+    if not result.success:
+        raise RuntimeError(f"dbt parse failed: {result.exception}")
+
+
+@cache
+def _lineage(manifest_path: str) -> tuple[dict[str, list[str]], dict[str, str]]:
+    manifest = json.loads(Path(manifest_path).read_text())
+    names = {uid: node["name"] for uid, node in {**manifest["nodes"], **manifest["sources"]}.items()}
+    return manifest["parent_map"], names
+
+
+def upstream_sources(manifest_path: str | Path, model_uid: str) -> set[str]:
+    parents, names = _lineage(str(manifest_path))
+    found, stack, seen = set(), [model_uid], set()
+    while stack:
+        uid = stack.pop()
+        for parent in parents.get(uid, []):
+            if parent in seen:
+                continue
+            seen.add(parent)
+            if parent.startswith("source."):
+                found.add(names[parent])
+            else:
+                stack.append(parent)
+    return found
+
+
+def models_allowed(manifest_path: str | Path, available_sources: set[str]) -> set[str]:
+    """Names of the models whose raw sources are all available."""
+    parents, names = _lineage(str(manifest_path))
+    return {
+        names[uid]
+        for uid in parents
+        if uid.startswith("model.") and upstream_sources(manifest_path, uid) <= available_sources
+    }
