@@ -69,7 +69,6 @@ def _read_csv(contract: Contract, vintage: Vintage, payload: bytes, file_name: s
             separator=fmt.separator,
             skip_rows=fmt.header_row - 1,
             infer_schema=False,
-            missing_utf8_is_empty_string=False,
         )
     except (pl.exceptions.PolarsError, ValueError) as exc:
         raise SourceFormatError(contract.id, file_name, f"unreadable as CSV with separator {fmt.separator!r}: {exc}") from exc

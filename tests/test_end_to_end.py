@@ -1,0 +1,132 @@
+"""The Dagster job against the fixture mirror served on 127.0.0.1, and the release it publishes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from .conftest import PROJECT
+
+FLOWS = str(Path(sys.executable).parent / "flows")
+
+
+def run_flows(mirror_url: str, data: Path, output: Path, **env) -> subprocess.CompletedProcess:
+    environment = {**os.environ, "FLOWS_MIRROR": mirror_url, "FLOWS_DATA": str(data),
+                   "FLOWS_OUTPUT": str(output), "FLOWS_OFFLINE": "1", "FLOWS_PROGRESS": "0", **env}
+    return subprocess.run([FLOWS, "run"], cwd=PROJECT, env=environment, capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def release(mirror_url, tmp_path_factory):
+    root = tmp_path_factory.mktemp("e2e")
+    first = run_flows(mirror_url, root / "data1", root / "out")
+    assert first.returncode == 0, first.stderr[-3000:]
+    second = run_flows(mirror_url, root / "data2", root / "out")  # a fresh warehouse, same inputs
+    assert second.returncode == 0, second.stderr[-3000:]
+    return root / "out"
+
+
+def releases(out: Path) -> list[Path]:
+    return sorted(p for p in (out / "releases").iterdir() if not p.name.startswith("."))
+
+
+def latest(out: Path) -> Path:
+    return out / json.loads((out / "latest.json").read_text())["path"]
+
+
+def query(path: Path, sql: str):
+    return duckdb.sql(sql.replace("{t}", f"'{path}'")).fetchall()
+
+
+def test_release_holds_three_tables_and_a_manifest(release):
+    current = latest(release)
+    assert sorted(p.name for p in current.iterdir()) == [
+        "commuting_flows.parquet", "manifest.json", "territories.parquet", "territory_indicators.parquet"]
+    manifest = json.loads((current / "manifest.json").read_text())
+    for table, entry in manifest["tables"].items():
+        assert entry["rows"] == query(current / f"{table}.parquet", "select count(*) from {t}")[0][0] > 0
+        assert entry["licence"] and entry["columns"]
+    sources = {s["source_id"]: s for s in manifest["sources"]}
+    assert len(sources) == 14 and all(v["sha256"] for s in sources.values() for v in s["vintages"])
+    assert sources["insee_mobpro_flux"]["licence"].startswith("Licence Ouverte")
+    assert {"source_id": "insee_mobpro_flux", "reason": "commune code unknown to COG 2026 in residence_code",
+            "rows": 5} in manifest["quarantine"]
+
+
+def test_identical_runs_give_byte_identical_parquet(release):
+    first, second = releases(release)[-2:]
+    for table in ("commuting_flows", "territories", "territory_indicators"):
+        assert (first / f"{table}.parquet").read_bytes() == (second / f"{table}.parquet").read_bytes()
+
+
+def test_flows_are_conserved_from_commune_to_epci(release):
+    flows = latest(release) / "commuting_flows.parquet"
+    totals = query(flows, "select year, level, round(sum(workers), 4) from {t} group by all order by all")
+    by_year = {}
+    for year, level, total in totals:
+        by_year.setdefault(year, {})[level] = total
+    assert sorted(by_year) == [2018, 2019, 2020, 2021, 2022]
+    for year, levels in by_year.items():
+        assert levels["commune"] == levels["epci"] > 0, year
+
+
+def test_every_commune_once_per_level(release):
+    territories = latest(release) / "territories.parquet"
+    assert query(territories, "select count(*) from {t} group by level, code having count(*) > 1") == []
+    communes = {c for (c,) in query(territories, "select code from {t} where level = 'commune'")}
+    assert len(communes) == 12 and "2A004" in communes and "2B033" in communes
+    assert not any(c.startswith("751") or c.startswith("6938") for c in communes)
+    assert query(territories, "select count(*) from {t} where level = 'commune' and epci_code is null") == [(0,)]
+
+
+def test_merged_commune_flows_move_to_the_new_code(release):
+    flows = latest(release) / "commuting_flows.parquet"
+    codes = {c for (c,) in query(flows, "select origin_code from {t} union select destination_code from {t}")}
+    assert "01002" not in codes and "01004" in codes
+    assert "MO001" in codes  # the workplace abroad keeps its producer code
+    assert query(flows, "select bool_and(destination_abroad) from {t} where destination_code = 'MO001'") == [(True,)]
+
+
+def test_split_commune_gets_its_population_share(release):
+    flows = latest(release) / "commuting_flows.parquet"
+    # In 2021 (geography 2023) 01414 was still part of 01453: its flows are 380/1630 of the parent's.
+    parent, child = query(flows, """
+        select sum(workers) filter (where origin_code = '01453'), sum(workers) filter (where origin_code = '01414')
+        from {t} where level = 'commune' and year = 2021""")[0]
+    assert child == pytest.approx((parent + child) * 380 / 1630, rel=1e-6)
+
+
+def test_indicators_cover_every_source(release):
+    indicators = latest(release) / "territory_indicators.parquet"
+    row = query(indicators, """
+        select sum(census_jobs), sum(private_salaried_jobs), sum(land_take_total_ha),
+               sum(electricity_consumption_residential_mwh), sum(electricity_production_solar_mwh),
+               max(energy_secretised_cells), max(self_containment_pct)
+        from {t} where level = 'region'""")[0]
+    assert all(v is not None and v > 0 for v in row)
+    no_internal = query(indicators, "select count(self_containment_pct) from {t} where year = 2018")
+    assert no_internal == [(0,)]  # the 2018 edition has no internal flows: self-containment is unknown
+
+
+def test_unfetchable_source_fails_clearly_and_keeps_the_last_release(release, tmp_path):
+    before = {p.name: p.stat().st_mtime for p in release.rglob("*")}
+    result = run_flows("http://127.0.0.1:9/nothing-here", tmp_path / "data", release)
+    assert result.returncode != 0
+    assert "could not fetch" in result.stderr and "127.0.0.1:9" in result.stderr
+    assert "nothing was published" in result.stderr
+    assert {p.name: p.stat().st_mtime for p in release.rglob("*")} == before
+
+
+def test_restricted_sources_publish_only_the_tables_they_allow(mirror_url, tmp_path):
+    reference = "insee_cog_communes,insee_cog_mouvements,insee_cog_departements,insee_cog_regions," \
+                "insee_populations_legales,insee_epci,insee_grille_densite,insee_aav2020"
+    result = run_flows(mirror_url, tmp_path / "data", tmp_path / "out", FLOWS_SOURCES=reference + ",insee_mobpro_flux")
+    assert result.returncode == 0, result.stderr[-3000:]
+    manifest = json.loads((latest(tmp_path / "out") / "manifest.json").read_text())
+    assert sorted(manifest["tables"]) == ["commuting_flows", "territories"]

@@ -1,0 +1,105 @@
+"""Parsers on the fixture mirror (the producers' formats) and on broken variants of them."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import zipfile
+
+import polars as pl
+import pytest
+
+from pipelines.contracts import load_contracts
+from pipelines.fetch import mirror_location
+from pipelines.parse import SourceFormatError, parse_file
+
+from .conftest import MIRROR
+
+CONTRACTS = load_contracts()
+
+
+def fixture_path(source_id, vintage):
+    from pathlib import Path
+
+    return Path(mirror_location(str(MIRROR), CONTRACTS[source_id].vintage(vintage).url))
+
+
+@pytest.mark.parametrize("source_id,vintage", [(c.id, v.vintage) for c in CONTRACTS.values() for v in c.vintages])
+def test_every_contract_reads_its_fixture(source_id, vintage):
+    contract = CONTRACTS[source_id]
+    frame = parse_file(contract, contract.vintage(vintage), fixture_path(source_id, vintage))
+    assert frame.height > 0
+    assert {c.name for c in contract.columns} <= set(frame.columns)
+    assert frame["source_row"].min() == contract.vintage(vintage).format.header_row + 1
+
+
+def test_templated_census_header_is_renamed_and_codes_stay_text():
+    contract = CONTRACTS["insee_mobpro_flux"]
+    frame = parse_file(contract, contract.vintage(2021), fixture_path("insee_mobpro_flux", 2021))
+    assert "workers" in frame.columns and frame["residence_code"].dtype == pl.String
+    assert "2A004" in frame["residence_code"].to_list() and "01001" in frame["residence_code"].to_list()
+    assert "75101" in frame["residence_code"].to_list()  # arrondissements are folded later, in staging
+
+
+def test_per_year_columns_become_rows():
+    contract = CONTRACTS["cerema_enaf"]
+    frame = parse_file(contract, contract.latest, fixture_path("cerema_enaf", contract.latest.vintage))
+    assert sorted(frame["year"].unique().to_list()) == list(range(2009, 2024))
+    row = frame.filter((frame["commune_code"] == "01001") & (frame["year"] == 2015)).row(0, named=True)
+    uses = ["activity_m2", "housing_m2", "mixed_m2", "road_m2", "rail_m2", "unknown_m2"]
+    assert sum(float(row[u]) for u in uses) == float(row["total_m2"])
+
+
+def test_decimal_commas_are_normalised():
+    contract = CONTRACTS["odre_registre_production"]
+    raw = fixture_path("odre_registre_production", 2023).read_text()
+    assert "," in raw.splitlines()[1].split(";")[16]  # the fixture really has decimal commas
+    frame = parse_file(contract, contract.vintage(2023), fixture_path("odre_registre_production", 2023))
+    assert all("," not in v for v in frame["max_power_kw"].to_list())
+    assert all(float(v) > 0 for v in frame["max_power_kw"].to_list())
+
+
+def test_xlsx_header_below_title_lines():
+    contract = CONTRACTS["insee_epci"]
+    frame = parse_file(contract, contract.latest, fixture_path("insee_epci", 2026))
+    assert frame["epci_code"].str.len_chars().unique().to_list() == [9]
+    assert frame["source_row"].min() == 7
+
+
+def test_missing_column_names_source_file_and_columns(tmp_path):
+    contract = CONTRACTS["insee_mobpro_flux"]
+    vintage = contract.vintage(2022)
+    renamed = tmp_path / "flux.zip"
+    with zipfile.ZipFile(fixture_path("insee_mobpro_flux", 2022)) as z:
+        (name,) = z.namelist()
+        text = z.read(name).decode().replace("NBFLUX_C22_ACTOCC15P", "NBFLUX_C22_ACTOCC")
+    with zipfile.ZipFile(renamed, "w") as z:
+        z.writestr(name, text)
+    with pytest.raises(SourceFormatError) as error:
+        parse_file(contract, vintage, renamed)
+    message = str(error.value)
+    assert "insee_mobpro_flux" in message and name in message
+    assert "NBFLUX_C22_ACTOCC15P" in message and "NBFLUX_C22_ACTOCC" in message
+
+
+def test_latin1_where_utf8_expected_names_the_line(tmp_path):
+    contract = CONTRACTS["insee_cog_regions"]
+    latin = tmp_path / "v_region_2026.csv"
+    latin.write_bytes(fixture_path("insee_cog_regions", 2026).read_text().encode("latin-1"))
+    with pytest.raises(SourceFormatError, match=r"line \d+ is not valid utf-8"):
+        parse_file(contract, contract.latest, latin)
+
+
+def test_declared_latin1_is_decoded(tmp_path):
+    contract = CONTRACTS["insee_cog_regions"]
+    latin = tmp_path / "v_region_2026.csv"
+    latin.write_bytes(fixture_path("insee_cog_regions", 2026).read_text().encode("latin-1"))
+    vintage = dataclasses.replace(contract.latest, format=dataclasses.replace(contract.latest.format, encoding="latin-1"))
+    assert "Île-de-France" in parse_file(contract, vintage, latin)["region_name"].to_list()
+
+
+def test_utf8_bom_is_ignored(tmp_path):
+    contract = CONTRACTS["insee_cog_regions"]
+    bom = tmp_path / "v_region_2026.csv"
+    bom.write_bytes(b"\xef\xbb\xbf" + fixture_path("insee_cog_regions", 2026).read_bytes())
+    assert parse_file(contract, contract.latest, bom)["region_code"].to_list()[0] == "11"
