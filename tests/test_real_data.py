@@ -1,0 +1,174 @@
+"""Parsers, passage and the dbt staging/aggregation on the real extracts in ../shared/data/real.
+
+Skipped when that directory is absent. The real Île-de-France commuting extract (RP 2014, flows
+of 100 or more, Paris by arrondissement, COG 2016) is parsed with the census contract, re-based
+to the 2026 reference with the real change tables, and run through the same dbt models as the
+pipeline; its total of 2,318,072 workers must survive harmonisation and aggregation.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+
+from pipelines.contracts import Vintage, load_contracts, year_variables
+from pipelines.geography import Event, passage_table
+from pipelines.parse import parse_file
+
+from .conftest import PROJECT, REAL
+
+pytestmark = pytest.mark.skipif(not REAL.is_dir(), reason="../shared/data/real is not present")
+
+CONTRACTS = load_contracts()
+IDF_TOTAL_WORKERS = 2_318_072
+DECOUPAGE = REAL / "reference_cog_epci" / "decoupage-administratif-6.0.0_cog2026"
+
+
+def load_json(name: str):
+    return json.loads((DECOUPAGE / name).read_text(encoding="utf-8"))
+
+
+def test_cog_2026_has_34969_communes_each_in_at_most_one_epci():
+    communes = [c for c in load_json("communes.json") if c["type"] == "commune-actuelle"]
+    assert len(communes) == 34_969
+    codes = {c["code"] for c in communes}
+    memberships = [m["code"] for e in load_json("epci.json") for m in e["membres"]]
+    assert len(memberships) == len(set(memberships))
+    assert set(memberships) <= codes
+    assert len(codes - set(memberships)) == 98  # 94 communes of the COM and 4 islands
+
+
+def idf_flows() -> pl.DataFrame:
+    contract = CONTRACTS["insee_mobpro_flux"]
+    template = contract.latest
+    vintage = Vintage(vintage=2014, url="cartograflow_tab_IDF_mobpro.csv", geography=2016,
+                      format=dataclasses.replace(template.format, packaging="plain"),
+                      variables=year_variables(2014))
+    return parse_file(contract, vintage, REAL / "mobpro" / "cartograflow_tab_IDF_mobpro.csv")
+
+
+def test_idf_extract_parses_with_the_census_contract():
+    flows = idf_flows()
+    assert flows.height == 7_905
+    assert flows["workers"].cast(pl.Float64).sum() == IDF_TOTAL_WORKERS
+    assert flows["residence_code"].str.starts_with("751").any()  # Paris by arrondissement
+
+
+def parse_day(text: str) -> date:
+    if "/" in text:  # some rows of the table write 01/03/2018
+        day, month, year = text.split("/")
+        return date(int(year), int(month), int(day))
+    return date.fromisoformat(text)
+
+
+def real_events() -> list[Event]:
+    """COGugaison's yearly passages up to 2024, then INSEE-derived changes of 2025 (ODIS)."""
+    events = []
+    with open(REAL / "cog_passage" / "cogugaison_passage_annuel_2008_2024.csv", encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            if row["variant"] == "cogugaison":
+                events.append(Event(parse_day(row["date_modif"]), row["cod_from"], row["cod_to"],
+                                    float(row["ratio"]) if row["typemodif"] == "d" else None))
+    cog2024 = set()
+    with open(REAL / "cog_passage" / "cogugaison_cog_communes_2018_2024.csv", encoding="utf-8") as f:
+        cog2024 = {r["CODGEO"] for r in csv.DictReader(f) if r["cog"] == "2024"}
+    with open(REAL / "cog_passage" / "odis_geocodes_passage_annuel_2025.csv", encoding="utf-8-sig") as f:
+        for row in csv.DictReader(f, delimiter=";"):
+            old, new = row["Ancien Code Officiel"], row["Code Courant Officiel"]
+            if row["Niveau"] == "COM" and old in cog2024 and old != new:
+                events += [Event(date(2025, 1, 1), old, new), Event(date(2025, 1, 1), new, new)]
+    return events
+
+
+def raw_frame(source_id: str, rows: list[dict], vintage: int = 2026, geography: int = 2026) -> pl.DataFrame:
+    """Raw rows as the raw assets write them: the contract's columns as text plus metadata."""
+    columns = [c.name for c in CONTRACTS[source_id].columns]
+    if any(c.per_year for c in CONTRACTS[source_id].columns):
+        columns.append("year")
+    frame = pl.DataFrame([{c: r.get(c) for c in columns} for r in rows] or None,
+                         schema={c: (pl.Int32 if c == "year" else pl.String) for c in columns}, orient="row")
+    return frame.with_row_index("source_row", offset=2).with_columns(
+        pl.col("source_row").cast(pl.Int64), pl.lit(vintage, pl.Int32).alias("vintage"),
+        pl.lit(geography, pl.Int32).alias("geography"))
+
+
+@pytest.fixture(scope="module")
+def real_warehouse(tmp_path_factory):
+    """Raw Parquet from the real extracts, then `dbt build` of the flows and territories marts."""
+    root = tmp_path_factory.mktemp("real")
+    raw = root / "raw"
+    raw.mkdir()
+    communes = load_json("communes.json")
+    current = [c for c in communes if c["type"] == "commune-actuelle"]
+    tables = {
+        "insee_cog_communes": raw_frame("insee_cog_communes", [
+            {"commune_type": "COM", "commune_code": c["code"], "region_code": c.get("region"),
+             "departement_code": c.get("departement"), "commune_name": c["nom"]} for c in current
+        ] + [{"commune_type": "ARM", "commune_code": c["code"], "commune_name": c["nom"], "parent_code": c["commune"]}
+             for c in communes if c["type"] == "arrondissement-municipal"]),
+        "insee_cog_departements": raw_frame("insee_cog_departements", [
+            {"departement_code": d["code"], "region_code": d["region"], "departement_name": d["nom"]}
+            for d in load_json("departements.json")]),
+        "insee_cog_regions": raw_frame("insee_cog_regions", [
+            {"region_code": r["code"], "region_name": r["nom"]} for r in load_json("regions.json")]),
+        "insee_epci": raw_frame("insee_epci", [
+            {"commune_code": m["code"], "epci_code": e["code"], "epci_name": e["nom"]}
+            for e in load_json("epci.json") for m in e["membres"]]),
+        "insee_populations_legales": raw_frame("insee_populations_legales", [
+            {"departement_code": c["departement"], "commune_number": c["code"][2:],
+             "municipal_population": str(c.get("population", 0))} for c in current]),
+        "insee_mobpro_flux": idf_flows(),
+    }
+    population = {c["code"]: float(c.get("population") or 0) for c in current}
+    tables["commune_passage"] = passage_table(real_events(), [2016, 2026], 2026, population)
+    for source_id in ("insee_emploi_pop_active", "urssaf_effectifs_commune", "cerema_enaf", "ore_conso_elec_gaz",
+                      "odre_registre_production", "insee_grille_densite", "insee_aav2020"):
+        tables[source_id] = raw_frame(source_id, [])
+    for name, frame in tables.items():
+        frame.write_parquet(raw / f"{name}.parquet")
+    warehouse = root / "warehouse.duckdb"
+    env = {**os.environ, "FLOWS_RAW_DIR": str(raw), "FLOWS_WAREHOUSE": str(warehouse), "DO_NOT_TRACK": "1"}
+    dbt = Path(sys.executable).parent / "dbt"
+    result = subprocess.run(
+        [str(dbt), "build", "--select", "+commuting_flows", "+territories", "+quarantine",
+         "--vars", '{"target_cog": 2026}', "--target-path", str(root / "target"),
+         "--project-dir", "dbt_project", "--profiles-dir", "dbt_project"],
+        cwd=PROJECT, env=env, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout[-4000:]
+    return duckdb.connect(str(warehouse), read_only=True)
+
+
+def test_idf_total_survives_harmonisation_and_aggregation(real_warehouse):
+    totals = dict(real_warehouse.sql(
+        "select level, round(sum(workers), 6) from commuting_flows group by level").fetchall())
+    assert totals == {"commune": IDF_TOTAL_WORKERS, "epci": IDF_TOTAL_WORKERS}
+    assert real_warehouse.sql("select count(*) from quarantine where source_id = 'insee_mobpro_flux'").fetchone() == (0,)
+
+
+def test_idf_flows_land_on_current_communes_only(real_warehouse):
+    unknown = real_warehouse.sql("""
+        select count(*) from commuting_flows f
+        where level = 'commune' and (origin_code not in (select commune_code from stg_communes)
+                                     or destination_code not in (select commune_code from stg_communes))""").fetchone()
+    assert unknown == (0,)
+    assert real_warehouse.sql(
+        "select count(*) from commuting_flows where origin_code like '751%' and origin_code <> '75056'").fetchone() == (0,)
+
+
+def test_real_territories_have_every_commune_once(real_warehouse):
+    counts = dict(real_warehouse.sql("select level, count(*) from territories group by level").fetchall())
+    assert counts["commune"] == 34_969 and counts["epci"] == 1_255
+    duplicates = real_warehouse.sql("select count(*) from territories group by level, code having count(*) > 1")
+    assert duplicates.fetchall() == []
+    paris = real_warehouse.sql("select population from territories where level = 'commune' and code = '75056'")
+    assert paris.fetchone()[0] > 2_000_000
