@@ -54,3 +54,8 @@ from {{ relation }} as r
 {%- endfor %}
 group by all
 {% endmacro %}
+
+{# For a class that does not add up (density, AAV): after re-basing, keep the surviving commune's value. #}
+{% macro survivor_value(column) -%}
+    arg_max({{ column }}, (commune_code = commune_code_target)::int) as {{ column }}
+{%- endmacro %}

@@ -2,18 +2,14 @@
 -- the surviving commune's class is kept (classes do not add up).
 with density as (
     select commune_code_target as commune_code,
-        arg_max(density_class_7, (commune_code = commune_code_target)::int) as density_class_7,
-        arg_max(density_label_7, (commune_code = commune_code_target)::int) as density_label_7,
-        arg_max(density_class_3, (commune_code = commune_code_target)::int) as density_class_3
+        {{ survivor_value('density_class_3') }}, {{ survivor_value('density_class_7') }}, {{ survivor_value('density_label_7') }}
     from {{ ref('int_density_grid_rebased') }}
     where quarantine_reason is null
     group by all
 ),
 aav as (
     select commune_code_target as commune_code,
-        arg_max(aav_code, (commune_code = commune_code_target)::int) as aav_code,
-        arg_max(aav_name, (commune_code = commune_code_target)::int) as aav_name,
-        arg_max(aav_category, (commune_code = commune_code_target)::int) as aav_category
+        {{ survivor_value('aav_code') }}, {{ survivor_value('aav_name') }}, {{ survivor_value('aav_category') }}
     from {{ ref('int_aav2020_rebased') }}
     where quarantine_reason is null
     group by all
