@@ -27,7 +27,7 @@ class ContractError(ValueError):
 @dataclass(frozen=True)
 class FileFormat:
     kind: str = "csv"
-    packaging: str = "plain"  # plain | zip
+    packaging: str = "plain"  # plain | zip | gzip
     member: str | None = None  # fnmatch pattern of the archive member to read
     separator: str = ";"
     encoding: str = "utf-8"
@@ -97,7 +97,7 @@ def _format(raw: dict | None, base: FileFormat | None = None) -> FileFormat:
     fmt = FileFormat(**merged)
     if fmt.kind not in FORMAT_KINDS:
         raise ContractError(f"unknown format kind {fmt.kind!r}")
-    if fmt.packaging not in {"plain", "zip"}:
+    if fmt.packaging not in {"plain", "zip", "gzip"}:
         raise ContractError(f"unknown packaging {fmt.packaging!r}")
     return fmt
 

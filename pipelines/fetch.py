@@ -9,6 +9,7 @@ ETag / Last-Modified of each URL so that the next request is conditional.
 from __future__ import annotations
 
 import fnmatch
+import gzip
 import hashlib
 import json
 import os
@@ -265,6 +266,21 @@ def _read_capped(archive: zipfile.ZipFile, member: zipfile.ZipInfo, max_bytes: i
                 parts.append(chunk)
     except (zipfile.BadZipFile, EOFError, OSError) as exc:
         raise ArchiveError(f"{member.filename} is corrupt: {exc}") from exc
+    return b"".join(parts)
+
+
+def read_gzip(path: Path, max_bytes: int = DEFAULT_MAX_UNCOMPRESSED) -> bytes:
+    """Decompress a gzip file, refusing one that expands beyond `max_bytes`."""
+    parts, size = [], 0
+    try:
+        with gzip.open(path, "rb") as stream:
+            while chunk := stream.read(CHUNK):
+                size += len(chunk)
+                if size > max_bytes:
+                    raise ArchiveError(f"{path.name} expands beyond the limit of {max_bytes} bytes")
+                parts.append(chunk)
+    except (gzip.BadGzipFile, EOFError, OSError) as exc:
+        raise ArchiveError(f"{path.name} is not a valid gzip file: {exc}") from exc
     return b"".join(parts)
 
 

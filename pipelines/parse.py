@@ -8,13 +8,15 @@ number in the producer's file so that any later error can point back at it.
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import openpyxl
 import polars as pl
+import shapely
 
 from .contracts import Column, Contract, Vintage, year_variables
-from .fetch import ArchiveError, open_member
+from .fetch import ArchiveError, open_member, read_gzip
 
 META_COLUMNS = ["vintage", "geography", "source_row"]
 
@@ -35,6 +37,8 @@ def parse_file(contract: Contract, vintage: Vintage, path: Path, file_name: str 
         if fmt.packaging == "zip":
             member, payload = open_member(path, fmt.member)
             file_name = f"{file_name}!{member}"
+        elif fmt.packaging == "gzip":
+            payload = read_gzip(path)
         else:
             payload = path.read_bytes()
     except ArchiveError as exc:
@@ -44,7 +48,7 @@ def parse_file(contract: Contract, vintage: Vintage, path: Path, file_name: str 
     elif fmt.kind == "xlsx":
         table = _read_xlsx(contract, vintage, payload, file_name)
     else:
-        raise SourceFormatError(contract.id, file_name, f"format kind {fmt.kind} is not readable as a table")
+        table = _read_geojson(contract, payload, file_name)
     frame = _select_columns(contract, vintage, table, file_name)
     return frame.with_columns(
         pl.lit(vintage.vintage, pl.Int32).alias("vintage"),
@@ -93,6 +97,19 @@ def _read_xlsx(contract: Contract, vintage: Vintage, payload: bytes, file_name: 
     return table.with_row_index("source_row", offset=fmt.header_row + 1)
 
 
+def _read_geojson(contract: Contract, payload: bytes, file_name: str) -> pl.DataFrame:
+    """Feature properties as text columns plus `geometry_wkb`; row numbers count features from 1."""
+    try:
+        features = json.loads(payload)["features"]
+        properties = [{k: _cell_text(v) for k, v in (f.get("properties") or {}).items()} for f in features]
+        geometries = shapely.to_wkb([shapely.geometry.shape(f["geometry"]) if f.get("geometry") else None for f in features])
+    except (ValueError, KeyError, TypeError, shapely.errors.ShapelyError) as exc:
+        raise SourceFormatError(contract.id, file_name, f"not a GeoJSON feature collection: {exc}") from exc
+    names = sorted({k for p in properties for k in p})
+    table = pl.DataFrame([{n: p.get(n) for n in names} for p in properties], schema={n: pl.String for n in names}, orient="row")
+    return table.with_columns(pl.Series("geometry_wkb", list(geometries), dtype=pl.Binary)).with_row_index("source_row", offset=1)
+
+
 def _cell_text(value) -> str | None:
     if value is None:
         return None
@@ -102,7 +119,7 @@ def _cell_text(value) -> str | None:
 
 
 def _select_columns(contract: Contract, vintage: Vintage, table: pl.DataFrame, file_name: str) -> pl.DataFrame:
-    by_folded = {_fold(h): h for h in table.columns if h != "source_row"}
+    by_folded = {_fold(h): h for h in table.columns if h not in ("source_row", "geometry_wkb")}
     expected: dict[tuple[Column, int | None], str] = {}
     for column in contract.columns:
         for year in vintage.years if column.per_year else [None]:
@@ -128,6 +145,8 @@ def _select_columns(contract: Contract, vintage: Vintage, table: pl.DataFrame, f
     fixed = [c for c in contract.columns if not c.per_year]
     per_year = [c for c in contract.columns if c.per_year]
     base = [pl.col("source_row").cast(pl.Int64)] + [pick(c, None) for c in fixed]
+    if "geometry_wkb" in table.columns:
+        base.append(pl.col("geometry_wkb"))
     if not per_year:
         return table.select(base)
     frames = [

@@ -53,7 +53,7 @@ def test_release_holds_three_tables_and_a_manifest(release):
         assert entry["rows"] == query(current / f"{table}.parquet", "select count(*) from {t}")[0][0] > 0
         assert entry["licence"] and entry["columns"]
     sources = {s["source_id"]: s for s in manifest["sources"]}
-    assert len(sources) == 14 and all(v["sha256"] for s in sources.values() for v in s["vintages"])
+    assert len(sources) == 15 and all(v["sha256"] for s in sources.values() for v in s["vintages"])
     assert sources["insee_mobpro_flux"]["licence"].startswith("Licence Ouverte")
     assert {"source_id": "insee_mobpro_flux", "reason": "commune code unknown to COG 2026 in residence_code",
             "rows": 5} in manifest["quarantine"]

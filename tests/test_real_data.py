@@ -172,3 +172,27 @@ def test_real_territories_have_every_commune_once(real_warehouse):
     assert duplicates.fetchall() == []
     paris = real_warehouse.sql("select population from territories where level = 'commune' and code = '75056'")
     assert paris.fetchone()[0] > 2_000_000
+
+
+def test_real_commune_boundaries_parse_with_the_geometry_contract():
+    import shapely
+
+    contract = CONTRACTS["etalab_contours_communes"]
+    frame = parse_file(contract, contract.latest, REAL / "geometries" / "communes_france-geojson_cog2018_simplified.geojson.gz")
+    assert frame.height == 35_357
+    with open(REAL / "cog_passage" / "cogugaison_cog_communes_2018_2024.csv", encoding="utf-8") as f:
+        cog2018 = {r["CODGEO"] for r in csv.DictReader(f) if r["cog"] == "2018"}
+    assert set(frame["commune_code"].to_list()) == cog2018
+    paris = frame.filter(pl.col("commune_code") == "75056")["geometry_wkb"][0]
+    x, y = shapely.from_wkb(paris).centroid.coords[0]
+    assert 2.2 < x < 2.5 and 48.8 < y < 48.95  # WGS84 longitude / latitude
+
+
+def test_real_cerema_sample_parses_and_destinations_sum_to_the_total():
+    contract = CONTRACTS["cerema_enaf"]
+    vintage = dataclasses.replace(contract.latest, vintage=2023, years=tuple(range(2009, 2023)))
+    frame = parse_file(contract, vintage, REAL / "conso_espaces_naf" / "cerema_conso2009_2023_resultats_com_sample_ain_9communes.csv")
+    assert frame.height == 9 * 14 and frame["commune_code"][0] == "01001"
+    uses = ["activity_m2", "housing_m2", "mixed_m2", "road_m2", "rail_m2", "unknown_m2"]
+    sums = frame.select(pl.sum_horizontal([pl.col(u).cast(pl.Float64) for u in uses]) - pl.col("total_m2").cast(pl.Float64))
+    assert sums.to_series().abs().max() == 0
