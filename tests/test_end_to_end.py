@@ -100,6 +100,8 @@ def test_split_commune_gets_its_population_share(release):
         select sum(workers) filter (where origin_code = '01453'), sum(workers) filter (where origin_code = '01414')
         from {t} where level = 'commune' and year = 2021""")[0]
     assert child == pytest.approx((parent + child) * 380 / 1630, rel=1e-6)
+    flags = dict(query(flows, "select year, bool_and(split_allocated) from {t} where origin_code = '01414' group by year"))
+    assert flags[2021] is True and flags[2022] is False  # 2022 is published in the 2024 geography, after the split
 
 
 def test_indicators_cover_every_source(release):
@@ -130,3 +132,19 @@ def test_restricted_sources_publish_only_the_tables_they_allow(mirror_url, tmp_p
     assert result.returncode == 0, result.stderr[-3000:]
     manifest = json.loads((latest(tmp_path / "out") / "manifest.json").read_text())
     assert sorted(manifest["tables"]) == ["commuting_flows", "territories"]
+
+
+def test_contract_break_names_source_file_and_columns(tmp_path):
+    import shutil
+
+    from .conftest import MIRROR
+
+    mirror = tmp_path / "mirror"
+    shutil.copytree(MIRROR, mirror)
+    regions = next(mirror.rglob("v_region_2026.csv"))
+    regions.write_text(regions.read_text().replace("LIBELLE", "LIB_REGION"))
+    result = run_flows(str(mirror), tmp_path / "data", tmp_path / "out")
+    assert result.returncode != 0
+    assert "source insee_cog_regions, file v_region_2026.csv: missing columns ['LIBELLE']" in result.stderr
+    assert "LIB_REGION" in result.stderr
+    assert not (tmp_path / "out" / "latest.json").exists()

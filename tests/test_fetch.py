@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import http.server
-import io
+import time
 import zipfile
 
 import pytest
@@ -21,14 +21,15 @@ def settings(tmp_path, mirror, **kw):
 
 
 class Scripted(http.server.BaseHTTPRequestHandler):
-    """Answers each GET with the next scripted (status, body, headers) and counts requests."""
+    """Answers each GET with the next scripted (status, body, headers[, delay]) and counts requests."""
 
     script: list = []
     requests: list = []
 
     def do_GET(self):
         type(self).requests.append(dict(self.headers))
-        status, body, headers = type(self).script.pop(0) if type(self).script else (404, b"", {})
+        status, body, headers, *delay = type(self).script.pop(0) if type(self).script else (404, b"", {})
+        time.sleep(delay[0] if delay else 0)
         self.send_response(status)
         for k, v in {"Content-Length": str(len(body)), **headers}.items():
             self.send_header(k, v)
@@ -80,6 +81,13 @@ def test_503_is_retried_then_succeeds(tmp_path, scripted):
     handler.script += [(503, b"busy", {}), (503, b"busy", {}), (200, b"ok\n", {})]
     assert fetch(OFFICIAL, "s", settings(tmp_path, url)).path.read_bytes() == b"ok\n"
     assert len(handler.requests) == 3
+
+
+def test_timeout_is_retried_then_succeeds(tmp_path, scripted):
+    handler, url = scripted
+    handler.script += [(200, b"late\n", {}, 3.0), (200, b"ok\n", {})]
+    assert fetch(OFFICIAL, "s", settings(tmp_path, url)).path.read_bytes() == b"ok\n"  # timeout is 2 s
+    assert len(handler.requests) == 2
 
 
 def test_404_is_not_retried_and_the_error_names_source_and_urls(tmp_path, scripted):

@@ -33,8 +33,9 @@ left join {{ ref('stg_communes') }} as c_{{ c }}
   Sum commune-level rows into every territory level through the membership table: one macro for
   all levels (commune, EPCI, département, région, and custom groups later), never a model per level.
   code_columns are commune codes; a code with no membership (a place abroad) is kept as it is.
+  flags are booleans, true in the result when true for any row summed.
 #}
-{% macro aggregate_to_levels(relation, code_columns, measures, keys=[]) %}
+{% macro aggregate_to_levels(relation, code_columns, measures, keys=[], flags=[]) %}
 select
     m_{{ code_columns[0] }}.level,
     {%- for k in keys %}
@@ -42,6 +43,9 @@ select
     {%- endfor %}
     {%- for c in code_columns %}
     {% if loop.first %}m_{{ c }}.territory_code{% else %}coalesce(m_{{ c }}.territory_code, r.{{ c }}){% endif %} as {{ c }},
+    {%- endfor %}
+    {%- for f in flags %}
+    bool_or(r.{{ f }}) as {{ f }},
     {%- endfor %}
     {%- for m in measures %}
     {{ exact_sum("r." ~ m) }} as {{ m }}{% if not loop.last %},{% endif %}

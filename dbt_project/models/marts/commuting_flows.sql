@@ -6,7 +6,8 @@ select
     workplace_code as destination_code,
     year,
     round(workers, 6) as workers,
-    destination_abroad
+    destination_abroad,
+    split_allocated
 from {{ ref('int_commuting_flows_levels') }}
 where level in ('commune', 'epci')
 order by level, origin_code, destination_code, year
