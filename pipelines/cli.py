@@ -34,7 +34,11 @@ def run() -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     with DagsterInstance.get() as instance:
-        result = defs.resolve_job_def(JOB_NAME).execute_in_process(instance=instance, raise_on_error=False)
+        result = defs.resolve_job_def(JOB_NAME).execute_in_process(
+            instance=instance,
+            raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": os.environ.get("FLOWS_LOG_LEVEL", "INFO")}}}},
+        )
     if result.success:
         from .publish import output_dir, read_latest
 

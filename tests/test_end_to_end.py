@@ -55,8 +55,11 @@ def test_release_holds_three_tables_and_a_manifest(release):
     sources = {s["source_id"]: s for s in manifest["sources"]}
     assert len(sources) == 15 and all(v["sha256"] for s in sources.values() for v in s["vintages"])
     assert sources["insee_mobpro_flux"]["licence"].startswith("Licence Ouverte")
-    assert {"source_id": "insee_mobpro_flux", "reason": "commune code unknown to COG 2026 in residence_code",
-            "rows": 5} in manifest["quarantine"]
+    assert manifest["quarantine"] == [
+        {"source_id": "insee_mobpro_flux", "reason": "commune code unknown to COG 2026 in residence_code", "rows": 5},
+        {"source_id": "insee_mobpro_flux", "reason": "negative value in workers", "rows": 1},
+        {"source_id": "insee_mobpro_flux", "reason": "not a number in workers", "rows": 1},
+    ]
 
 
 def test_identical_runs_give_byte_identical_parquet(release):
