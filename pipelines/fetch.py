@@ -166,8 +166,8 @@ def _fetch_local(path: str, official_url: str, cache: Cache) -> FetchResult:
     source = Path(path)
     if not source.is_file():
         raise FetchError("not found in the mirror directory")
-    with tempfile.NamedTemporaryFile(dir=cache.directory, delete=False) as tmp:
-        shutil.copyfileobj(open(source, "rb"), tmp, CHUNK)
+    with open(source, "rb") as original, tempfile.NamedTemporaryFile(dir=cache.directory, delete=False) as tmp:
+        shutil.copyfileobj(original, tmp, CHUNK)
     digest, size, blob = cache.store(path, Path(tmp.name), {})
     return FetchResult(path, official_url, blob, digest, size)
 

@@ -151,3 +151,14 @@ def test_contract_break_names_source_file_and_columns(tmp_path):
     assert "source insee_cog_regions, file v_region_2026.csv: missing columns ['LIBELLE']" in result.stderr
     assert "LIB_REGION" in result.stderr
     assert not (tmp_path / "out" / "latest.json").exists()
+
+
+def test_target_geography_is_configurable(mirror_url, tmp_path):
+    sources = "insee_cog_communes,insee_cog_mouvements,insee_cog_departements,insee_cog_regions," \
+              "insee_populations_legales,insee_epci,insee_grille_densite,insee_aav2020"
+    result = run_flows(mirror_url, tmp_path / "data", tmp_path / "out", FLOWS_SOURCES=sources, FLOWS_TARGET_COG="2025")
+    assert result.returncode == 0, result.stderr[-3000:]
+    manifest = json.loads((latest(tmp_path / "out") / "manifest.json").read_text())
+    assert manifest["settings"]["target_cog"] == 2025 and sorted(manifest["tables"]) == ["territories"]
+    wrong = run_flows(mirror_url, tmp_path / "data", tmp_path / "out2", FLOWS_TARGET_COG="2031")
+    assert wrong.returncode != 0 and "FLOWS_TARGET_COG=2031" in wrong.stderr
