@@ -256,31 +256,29 @@ def open_member(archive_path: Path, pattern: str | None, max_bytes: int = DEFAUL
 
 def _read_capped(archive: zipfile.ZipFile, member: zipfile.ZipInfo, max_bytes: int) -> bytes:
     # The declared size can lie: count what really comes out.
-    parts, size = [], 0
     try:
         with archive.open(member) as stream:
-            while chunk := stream.read(CHUNK):
-                size += len(chunk)
-                if size > max_bytes:
-                    raise ArchiveError(f"{member.filename} expands beyond the limit of {max_bytes} bytes")
-                parts.append(chunk)
+            return _drain(stream, member.filename, max_bytes)
     except (zipfile.BadZipFile, EOFError, OSError) as exc:
         raise ArchiveError(f"{member.filename} is corrupt: {exc}") from exc
-    return b"".join(parts)
 
 
 def read_gzip(path: Path, max_bytes: int = DEFAULT_MAX_UNCOMPRESSED) -> bytes:
     """Decompress a gzip file, refusing one that expands beyond `max_bytes`."""
-    parts, size = [], 0
     try:
         with gzip.open(path, "rb") as stream:
-            while chunk := stream.read(CHUNK):
-                size += len(chunk)
-                if size > max_bytes:
-                    raise ArchiveError(f"{path.name} expands beyond the limit of {max_bytes} bytes")
-                parts.append(chunk)
+            return _drain(stream, path.name, max_bytes)
     except (gzip.BadGzipFile, EOFError, OSError) as exc:
         raise ArchiveError(f"{path.name} is not a valid gzip file: {exc}") from exc
+
+
+def _drain(stream, name: str, max_bytes: int) -> bytes:
+    parts, size = [], 0
+    while chunk := stream.read(CHUNK):
+        size += len(chunk)
+        if size > max_bytes:
+            raise ArchiveError(f"{name} expands beyond the limit of {max_bytes} bytes")
+        parts.append(chunk)
     return b"".join(parts)
 
 

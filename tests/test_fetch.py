@@ -143,3 +143,18 @@ def test_member_pattern_picks_exactly_one(tmp_path):
     assert open_member(path, "*.csv") == ("data.csv", b"a\n1\n")
     with pytest.raises(ArchiveError, match="expected one member"):
         open_member(make_zip(tmp_path, {"a.csv": b"", "b.csv": b""}), "*.csv")
+
+
+def test_gzip_bomb_is_capped_and_corrupt_gzip_is_clear(tmp_path):
+    import gzip
+
+    from pipelines.fetch import read_gzip
+
+    bomb = tmp_path / "bomb.geojson.gz"
+    bomb.write_bytes(gzip.compress(b" " * 3_000_000))
+    with pytest.raises(ArchiveError, match="limit"):
+        read_gzip(bomb, max_bytes=1_000_000)
+    broken = tmp_path / "broken.geojson.gz"
+    broken.write_bytes(b"\x1f\x8b\x08\x00garbage")
+    with pytest.raises(ArchiveError, match="not a valid gzip"):
+        read_gzip(broken)
