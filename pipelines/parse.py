@@ -18,7 +18,6 @@ import shapely
 from .contracts import Column, Contract, Vintage, year_variables
 from .fetch import ArchiveError, open_member, read_gzip
 
-META_COLUMNS = ["vintage", "geography", "source_row"]
 
 
 class SourceFormatError(ValueError):
@@ -53,6 +52,7 @@ def parse_file(contract: Contract, vintage: Vintage, path: Path, file_name: str 
     return frame.with_columns(
         pl.lit(vintage.vintage, pl.Int32).alias("vintage"),
         pl.lit(vintage.geography, pl.Int32).alias("geography"),
+        pl.lit(file_name).alias("source_file"),
     )
 
 

@@ -162,3 +162,16 @@ def test_target_geography_is_configurable(mirror_url, tmp_path):
     assert manifest["settings"]["target_cog"] == 2025 and sorted(manifest["tables"]) == ["territories"]
     wrong = run_flows(mirror_url, tmp_path / "data", tmp_path / "out2", FLOWS_TARGET_COG="2031")
     assert wrong.returncode != 0 and "FLOWS_TARGET_COG=2031" in wrong.stderr
+
+
+def test_quarantined_rows_point_at_file_and_row(mirror_url, release):
+    # The warehouse of the module's run is kept beside the release: find the one written first.
+    warehouse = release.parent / "data1" / "warehouse.duckdb"
+    rows = duckdb.connect(str(warehouse), read_only=True).sql(
+        "select source_file, source_row, quarantine_reason from quarantine where vintage = 2019 order by source_row").fetchall()
+    assert rows == [
+        ("base-csv-flux-mobilite-domicile-lieu-travail-2019.zip!base-flux-mobilite-domicile-lieu-travail-2019.csv",
+         76, "commune code unknown to COG 2026 in residence_code: 01999"),
+        ("base-csv-flux-mobilite-domicile-lieu-travail-2019.zip!base-flux-mobilite-domicile-lieu-travail-2019.csv",
+         77, "not a number in workers: n.d."),
+    ]

@@ -99,7 +99,7 @@ def raw_frame(source_id: str, rows: list[dict], vintage: int = 2026, geography: 
                          schema={c: (pl.Int32 if c == "year" else pl.String) for c in columns}, orient="row")
     return frame.with_row_index("source_row", offset=2).with_columns(
         pl.col("source_row").cast(pl.Int64), pl.lit(vintage, pl.Int32).alias("vintage"),
-        pl.lit(geography, pl.Int32).alias("geography"))
+        pl.lit(geography, pl.Int32).alias("geography"), pl.lit(f"{source_id} (built from real extracts)").alias("source_file"))
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,7 @@
 {% set rebased = ['mobpro_flux', 'census_employment', 'urssaf_jobs', 'land_take', 'energy_consumption',
                   'electricity_production', 'epci_membership', 'density_grid', 'aav2020', 'populations'] %}
 {%- for name in rebased %}
-select source_id, vintage, source_row, quarantine_reason
+select source_id, vintage, source_file, source_row, quarantine_reason
 from {{ ref('int_' ~ name ~ '_rebased') }}
 where quarantine_reason is not null
 {% if not loop.last %}union all{% endif %}

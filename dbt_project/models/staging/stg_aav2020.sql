@@ -1,5 +1,5 @@
 select
-    'insee_aav2020' as source_id, vintage, geography, source_row,
+    'insee_aav2020' as source_id, vintage, geography, source_file, source_row,
     {{ commune_code('commune_code') }} as commune_code,
     trim(aav_code) as aav_code,
     aav_name,

@@ -1,5 +1,5 @@
 select
-    'insee_emploi_pop_active' as source_id, vintage, vintage as year, geography, source_row,
+    'insee_emploi_pop_active' as source_id, vintage, vintage as year, geography, source_file, source_row,
     {{ fold_arrondissement(commune_code('commune_code')) }} as commune_code,
     {{ to_number('jobs') }} as census_jobs,
     {{ to_number('employed_residents') }} as census_employed_residents,

@@ -1,5 +1,5 @@
 select
-    'insee_grille_densite' as source_id, vintage, geography, source_row,
+    'insee_grille_densite' as source_id, vintage, geography, source_file, source_row,
     {{ commune_code('commune_code') }} as commune_code,
     try_cast(density_class_3 as integer) as density_class_3,
     try_cast(density_class_7 as integer) as density_class_7,

@@ -1,7 +1,7 @@
 -- Installations of the ODRE registry; each snapshot of 31 December counts for its year.
 -- Energies are in kWh in the registry and converted to MWh here.
 select
-    'odre_registre_production' as source_id, vintage, vintage as year, geography, source_row,
+    'odre_registre_production' as source_id, vintage, vintage as year, geography, source_file, source_row,
     {{ fold_arrondissement(commune_code('commune_code')) }} as commune_code,
     case lower(strip_accents(trim(sector)))
         when 'solaire' then 'solar'

@@ -1,7 +1,7 @@
 -- Electricity and gas consumption in MWh by commune, operator, year and sector. A blank cell is
 -- statistical secrecy (kept as null and counted), not zero.
 select
-    'ore_conso_elec_gaz' as source_id, vintage, geography, source_row,
+    'ore_conso_elec_gaz' as source_id, vintage, geography, source_file, source_row,
     try_cast(year as integer) as year,
     case when lower(strip_accents(energy)) like 'electricit%' then 'electricity'
          when lower(energy) like 'gaz%' then 'gas' end as energy,

@@ -1,6 +1,6 @@
 -- Commune -> EPCI on 1 January of the latest vintage; ZZZZZZZZZ marks communes outside any EPCI.
 select
-    'insee_epci' as source_id, vintage, geography, source_row,
+    'insee_epci' as source_id, vintage, geography, source_file, source_row,
     {{ commune_code('commune_code') }} as commune_code,
     trim(epci_code) as epci_code,
     epci_name,

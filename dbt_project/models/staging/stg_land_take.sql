@@ -1,6 +1,6 @@
 -- Cerema land take in m2 per commune and year (latest edition only: each edition revises the past).
 select
-    'cerema_enaf' as source_id, vintage, year, geography, source_row,
+    'cerema_enaf' as source_id, vintage, year, geography, source_file, source_row,
     {{ fold_arrondissement(commune_code('commune_code')) }} as commune_code,
     {%- for c in ['total', 'activity', 'housing', 'mixed', 'road', 'rail', 'unknown'] %}
     {{ to_number(c ~ '_m2') }} as {{ c }}_m2,

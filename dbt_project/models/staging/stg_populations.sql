@@ -1,6 +1,6 @@
 -- Municipal population; the file splits the code into DEP and the 3-character CODCOM.
 select
-    'insee_populations_legales' as source_id, vintage, geography, source_row,
+    'insee_populations_legales' as source_id, vintage, geography, source_file, source_row,
     upper(left(trim(departement_code), 2)) || trim(commune_number) as commune_code,
     {{ to_number('municipal_population') }} as municipal_population,
     coalesce(
