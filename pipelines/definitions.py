@@ -25,7 +25,7 @@ from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
 from .contracts import PROJECT_ROOT, Contract, load_contracts, selected_source_ids
 from .geography import target_cog_year
 from .publish import load_descriptors, output_dir, publish
-from .raw import PASSAGE_ID, data_dir, materialise_passage, materialise_source, raw_dir
+from .raw import GROUPS_ID, PASSAGE_ID, data_dir, materialise_groups, materialise_passage, materialise_source, raw_dir
 from .selection import models_allowed, prepare_dbt_manifest
 
 JOB_NAME = "flows_job"
@@ -84,6 +84,17 @@ def commune_passage() -> MaterializeResult:
     return MaterializeResult(metadata={k: MetadataValue.json(v) if isinstance(v, list) else v for k, v in summary.items()})
 
 
+@asset(
+    key=AssetKey(["raw", GROUPS_ID]),
+    group_name="raw",
+    description="Custom groups of communes from FLOWS_GROUPS (group_id, group_name, commune_code), e.g. "
+    "the perimeter of one reciprocity contract; empty when FLOWS_GROUPS is not set.",
+    kinds={"python", "parquet"},
+)
+def custom_groups() -> MaterializeResult:
+    return MaterializeResult(metadata=materialise_groups())
+
+
 DBT_PROJECT = DbtProject(project_dir=PROJECT_ROOT / "dbt_project", profiles_dir=PROJECT_ROOT / "dbt_project")
 prepare_dbt_manifest(DBT_PROJECT)
 
@@ -101,7 +112,8 @@ def published_tables(selected: list[str]) -> list[str]:
 
 
 def _passage_if(selected: list[str]) -> set[str]:
-    return {PASSAGE_ID} if all(s in selected for s in PASSAGE_INPUTS) else set()
+    """Derived raw tables a selection allows: the passage needs its inputs, the groups nothing."""
+    return ({PASSAGE_ID} if all(s in selected for s in PASSAGE_INPUTS) else set()) | {GROUPS_ID}
 
 
 SELECTED = selected_source_ids(list(CONTRACTS))
@@ -118,7 +130,7 @@ def release(context: AssetExecutionContext) -> MaterializeResult:
     if not PUBLISHED:
         raise RuntimeError(f"FLOWS_SOURCES={','.join(SELECTED)} allows none of the published tables")
     provenance = [json.loads((raw_dir() / f"{s}.provenance.json").read_text()) for s in SELECTED]
-    settings = {"target_cog": TARGET_COG, "sources": SELECTED}
+    settings = {"target_cog": TARGET_COG, "sources": SELECTED, "groups_file": Path(os.environ.get("FLOWS_GROUPS", "")).name}
     path = publish(warehouse_path(), PUBLISHED, provenance, settings, output_dir())
     manifest = json.loads((path / "manifest.json").read_text())
     context.log.info(f"published release {manifest['release_id']} to {path}")
@@ -130,9 +142,7 @@ def release(context: AssetExecutionContext) -> MaterializeResult:
 
 
 def job_selection() -> AssetSelection:
-    keys = [AssetKey(["raw", s]) for s in SELECTED]
-    if _passage_if(SELECTED):
-        keys.append(AssetKey(["raw", PASSAGE_ID]))
+    keys = [AssetKey(["raw", s]) for s in SELECTED + sorted(_passage_if(SELECTED))]
     models = models_allowed(DBT_PROJECT.manifest_path, set(SELECTED) | _passage_if(SELECTED))
     keys += [AssetKey([m]) for m in sorted(models)]
     return AssetSelection.assets(*keys) | AssetSelection.assets(release)
@@ -141,7 +151,7 @@ def job_selection() -> AssetSelection:
 flows_job = define_asset_job(JOB_NAME, selection=job_selection(), description="Fetch, build and publish.")
 
 defs = Definitions(
-    assets=[raw_asset(c) for c in CONTRACTS.values()] + [commune_passage, dbt_models, release],
+    assets=[raw_asset(c) for c in CONTRACTS.values()] + [commune_passage, custom_groups, dbt_models, release],
     jobs=[flows_job],
     resources={"dbt": DbtCliResource(project_dir=DBT_PROJECT, dbt_executable=str(Path(sys.executable).parent / "dbt"))},
 )

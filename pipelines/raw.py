@@ -19,6 +19,12 @@ from .geography import events_from_mouvements, passage_table, target_cog_year
 from .parse import parse_file
 
 PASSAGE_ID = "commune_passage"
+GROUPS_ID = "custom_groups"
+GROUP_COLUMNS = ["group_id", "group_name", "commune_code"]
+
+
+class GroupsFileError(ValueError):
+    """The FLOWS_GROUPS membership file is unreadable or lacks a column."""
 
 
 def data_dir() -> Path:
@@ -94,3 +100,28 @@ def materialise_passage(contracts: dict[str, Contract] | None = None, out_dir: P
     table = passage_table(events_from_mouvements(mouvements), geographies, target, population)
     write_parquet_atomically(table, out_dir / f"{PASSAGE_ID}.parquet")
     return {"target_cog": target, "rows": table.height, "geographies": geographies}
+
+
+def materialise_groups(out_dir: Path | None = None) -> dict:
+    """Copy the `FLOWS_GROUPS` membership CSV (group_id, group_name, commune_code) to raw Parquet.
+
+    Without FLOWS_GROUPS the table is empty and no `group` level is published.
+    """
+    out_dir = out_dir or raw_dir()
+    path = os.environ.get("FLOWS_GROUPS")
+    schema = {c: pl.String for c in GROUP_COLUMNS}
+    if not path:
+        frame = pl.DataFrame(schema=schema)
+    else:
+        try:
+            frame = pl.read_csv(path, infer_schema=False, encoding="utf8")
+        except (OSError, pl.exceptions.PolarsError) as exc:
+            raise GroupsFileError(f"FLOWS_GROUPS file {path} is unreadable as CSV: {exc}") from exc
+        missing = [c for c in GROUP_COLUMNS if c not in frame.columns]
+        if missing:
+            raise GroupsFileError(f"FLOWS_GROUPS file {path} lacks columns {missing}; it has {frame.columns}")
+        frame = frame.select(GROUP_COLUMNS)
+    frame = frame.with_row_index("source_row", offset=2).with_columns(
+        pl.col("source_row").cast(pl.Int64), pl.lit(Path(path).name if path else "").alias("source_file"))
+    write_parquet_atomically(frame, out_dir / f"{GROUPS_ID}.parquet")
+    return {"file": path or "", "groups": frame["group_id"].n_unique(), "rows": frame.height}

@@ -129,6 +129,13 @@ def real_warehouse(tmp_path_factory):
              "municipal_population": str(c.get("population", 0))} for c in current]),
         "insee_mobpro_flux": idf_flows(),
     }
+    rings = {"75": "petite_couronne", "92": "petite_couronne", "93": "petite_couronne", "94": "petite_couronne",
+             "77": "grande_couronne", "78": "grande_couronne", "91": "grande_couronne", "95": "grande_couronne"}
+    tables["custom_groups"] = pl.DataFrame(
+        [{"group_id": rings[c["departement"]], "group_name": rings[c["departement"]].replace("_", " ").title(),
+          "commune_code": c["code"]} for c in current if c["departement"] in rings]
+    ).with_row_index("source_row", offset=2).with_columns(
+        pl.col("source_row").cast(pl.Int64), pl.lit("idf_rings.csv").alias("source_file"))
     population = {c["code"]: float(c.get("population") or 0) for c in current}
     tables["commune_passage"] = passage_table(real_events(), [2016, 2026], 2026, population)
     for source_id in ("insee_emploi_pop_active", "urssaf_effectifs_commune", "cerema_enaf", "ore_conso_elec_gaz",
@@ -151,7 +158,7 @@ def real_warehouse(tmp_path_factory):
 def test_idf_total_survives_harmonisation_and_aggregation(real_warehouse):
     totals = dict(real_warehouse.sql(
         "select level, round(sum(workers), 6) from commuting_flows group by level").fetchall())
-    assert totals == {"commune": IDF_TOTAL_WORKERS, "epci": IDF_TOTAL_WORKERS}
+    assert totals == {"commune": IDF_TOTAL_WORKERS, "epci": IDF_TOTAL_WORKERS, "group": IDF_TOTAL_WORKERS}
     assert real_warehouse.sql("select count(*) from quarantine where source_id = 'insee_mobpro_flux'").fetchone() == (0,)
 
 
@@ -196,3 +203,18 @@ def test_real_cerema_sample_parses_and_destinations_sum_to_the_total():
     uses = ["activity_m2", "housing_m2", "mixed_m2", "road_m2", "rail_m2", "unknown_m2"]
     sums = frame.select(pl.sum_horizontal([pl.col(u).cast(pl.Float64) for u in uses]) - pl.col("total_m2").cast(pl.Float64))
     assert sums.to_series().abs().max() == 0
+
+
+def test_idf_rings_are_the_sums_of_their_members(real_warehouse):
+    by_group = real_warehouse.sql("""
+        select origin_code, destination_code, round(sum(workers), 6) from commuting_flows
+        where level = 'group' group by all order by all""").fetchall()
+    by_members = real_warehouse.sql("""
+        select go.territory_code, gd.territory_code, round(sum(f.workers), 6)
+        from commuting_flows f
+        join int_territory_membership go on go.level = 'group' and go.commune_code = f.origin_code
+        join int_territory_membership gd on gd.level = 'group' and gd.commune_code = f.destination_code
+        where f.level = 'commune' group by all order by all""").fetchall()
+    assert by_group == by_members and len(by_group) == 4  # every IDF commune is in one ring
+    internal = dict(((o, d), w) for o, d, w in by_group)
+    assert internal[("petite_couronne", "petite_couronne")] > internal[("grande_couronne", "petite_couronne")] > 0

@@ -31,18 +31,20 @@ left join {{ ref('stg_communes') }} as c_{{ c }}
 
 {#
   Sum commune-level rows into every territory level through the membership table: one macro for
-  all levels (commune, EPCI, département, région, and custom groups later), never a model per level.
-  code_columns are commune codes; a code with no membership (a place abroad) is kept as it is.
-  flags are booleans, true in the result when true for any row summed.
+  all levels (commune, EPCI, département, région, custom groups), never a model per level.
+  code_columns are commune codes. At each level a commune that belongs to no territory of that
+  level (outside every custom group, or in no EPCI) becomes 'outside'; a place abroad keeps its
+  producer code. Rows are kept when at least one code belongs to the level. flags are booleans,
+  true in the result when true for any row summed.
 #}
 {% macro aggregate_to_levels(relation, code_columns, measures, keys=[], flags=[]) %}
 select
-    m_{{ code_columns[0] }}.level,
+    l.level,
     {%- for k in keys %}
     r.{{ k }},
     {%- endfor %}
     {%- for c in code_columns %}
-    {% if loop.first %}m_{{ c }}.territory_code{% else %}coalesce(m_{{ c }}.territory_code, r.{{ c }}){% endif %} as {{ c }},
+    coalesce(m_{{ c }}.territory_code, case when {{ is_commune_code('r.' ~ c) }} then 'outside' else r.{{ c }} end) as {{ c }},
     {%- endfor %}
     {%- for f in flags %}
     bool_or(r.{{ f }}) as {{ f }},
@@ -51,11 +53,12 @@ select
     {{ exact_sum("r." ~ m) }} as {{ m }}{% if not loop.last %},{% endif %}
     {%- endfor %}
 from {{ relation }} as r
+cross join (select distinct level from {{ ref('int_territory_membership') }}) as l
 {%- for c in code_columns %}
-{% if loop.first %}join{% else %}left join{% endif %} {{ ref('int_territory_membership') }} as m_{{ c }}
-    on m_{{ c }}.commune_code = r.{{ c }}
-    {%- if not loop.first %} and m_{{ c }}.level = m_{{ code_columns[0] }}.level{% endif %}
+left join {{ ref('int_territory_membership') }} as m_{{ c }}
+    on m_{{ c }}.level = l.level and m_{{ c }}.commune_code = r.{{ c }}
 {%- endfor %}
+where {% for c in code_columns %}m_{{ c }}.territory_code is not null{% if not loop.last %} or {% endif %}{% endfor %}
 group by all
 {% endmacro %}
 

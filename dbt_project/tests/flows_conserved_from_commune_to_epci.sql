@@ -7,7 +7,8 @@ with commune_total as (
     group by all
 ),
 epci_total as (
-    select year, sum(workers) as workers from {{ ref('commuting_flows') }} where level = 'epci' group by all
+    select year, sum(workers) as workers from {{ ref('commuting_flows') }}
+    where level = 'epci' and origin_code <> 'outside' group by all
 )
 select c.year, c.workers as commune_workers, e.workers as epci_workers
 from commune_total as c

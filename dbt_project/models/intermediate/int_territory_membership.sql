@@ -17,3 +17,6 @@ union all
 select 'departement', commune_code, departement_code from {{ ref('stg_communes') }}
 union all
 select 'region', commune_code, region_code from {{ ref('stg_communes') }}
+union all
+select distinct 'group', commune_code_target, group_id from {{ ref('int_custom_groups_rebased') }}
+where quarantine_reason is null

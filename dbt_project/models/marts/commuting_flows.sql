@@ -1,5 +1,5 @@
 -- Workers living in origin_code and working in destination_code, per census year, at commune and
--- EPCI level, internal flows included (origin_code = destination_code).
+-- EPCI level (and custom group level), internal flows included (origin_code = destination_code).
 select
     level,
     residence_code as origin_code,
@@ -9,5 +9,5 @@ select
     destination_abroad,
     split_allocated
 from {{ ref('int_commuting_flows_levels') }}
-where level in ('commune', 'epci')
+where level in ('commune', 'epci', 'group')
 order by level, origin_code, destination_code, year

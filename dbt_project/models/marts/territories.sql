@@ -1,4 +1,4 @@
--- One row per territory of each level in the target geography.
+-- One row per territory of each level in the target geography (custom groups when FLOWS_GROUPS is set).
 with communes as (
     select c.*, p.municipal_population, a.* exclude (commune_code)
     from {{ ref('stg_communes') }} as c
@@ -37,4 +37,11 @@ select 'region', r.region_code, r.region_name, null, null, r.region_code, p.popu
     null, null, null, null, null
 from {{ ref('stg_regions') }} as r
 join populations as p on p.level = 'region' and p.code = r.region_code
+union all
+select 'group', g.group_id, g.group_name, null, null, null, p.population, null, null, null, null, null
+from (
+    select group_id, min(group_name) as group_name from {{ ref('int_custom_groups_rebased') }}
+    where quarantine_reason is null group by all
+) as g
+left join populations as p on p.level = 'group' and p.code = g.group_id
 order by level, code
