@@ -25,7 +25,18 @@ from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
 from .contracts import PROJECT_ROOT, Contract, load_contracts, selected_source_ids
 from .geography import target_cog_year
 from .publish import load_descriptors, output_dir, publish
-from .raw import GROUPS_ID, PASSAGE_ID, data_dir, materialise_groups, materialise_passage, materialise_source, raw_dir
+from .raw import (
+    CENTROIDS_ID,
+    CONTOURS_ID,
+    GROUPS_ID,
+    PASSAGE_ID,
+    data_dir,
+    materialise_centroids,
+    materialise_groups,
+    materialise_passage,
+    materialise_source,
+    raw_dir,
+)
 from .selection import models_allowed, prepare_dbt_manifest
 
 JOB_NAME = "flows_job"
@@ -95,6 +106,17 @@ def custom_groups() -> MaterializeResult:
     return MaterializeResult(metadata=materialise_groups())
 
 
+@asset(
+    key=AssetKey(["raw", CENTROIDS_ID]),
+    group_name="raw",
+    deps=[AssetKey(["raw", CONTOURS_ID])],
+    description="Centroid of each commune from the latest boundaries, for distances (empty without boundaries).",
+    kinds={"python", "parquet"},
+)
+def commune_centroids() -> MaterializeResult:
+    return MaterializeResult(metadata=materialise_centroids())
+
+
 DBT_PROJECT = DbtProject(project_dir=PROJECT_ROOT / "dbt_project", profiles_dir=PROJECT_ROOT / "dbt_project")
 prepare_dbt_manifest(DBT_PROJECT)
 
@@ -112,8 +134,9 @@ def published_tables(selected: list[str]) -> list[str]:
 
 
 def _passage_if(selected: list[str]) -> set[str]:
-    """Derived raw tables a selection allows: the passage needs its inputs, the groups nothing."""
-    return ({PASSAGE_ID} if all(s in selected for s in PASSAGE_INPUTS) else set()) | {GROUPS_ID}
+    """Derived raw tables a selection allows: the passage needs its inputs; groups and centroids
+    are always built (empty without FLOWS_GROUPS or boundaries)."""
+    return ({PASSAGE_ID} if all(s in selected for s in PASSAGE_INPUTS) else set()) | {GROUPS_ID, CENTROIDS_ID}
 
 
 SELECTED = selected_source_ids(list(CONTRACTS))
@@ -151,7 +174,7 @@ def job_selection() -> AssetSelection:
 flows_job = define_asset_job(JOB_NAME, selection=job_selection(), description="Fetch, build and publish.")
 
 defs = Definitions(
-    assets=[raw_asset(c) for c in CONTRACTS.values()] + [commune_passage, custom_groups, dbt_models, release],
+    assets=[raw_asset(c) for c in CONTRACTS.values()] + [commune_passage, custom_groups, commune_centroids, dbt_models, release],
     jobs=[flows_job],
     resources={"dbt": DbtCliResource(project_dir=DBT_PROJECT, dbt_executable=str(Path(sys.executable).parent / "dbt"))},
 )

@@ -20,6 +20,8 @@ from .parse import parse_file
 
 PASSAGE_ID = "commune_passage"
 GROUPS_ID = "custom_groups"
+CENTROIDS_ID = "commune_centroids"
+CONTOURS_ID = "etalab_contours_communes"
 GROUP_COLUMNS = ["group_id", "group_name", "commune_code"]
 
 
@@ -125,3 +127,28 @@ def materialise_groups(out_dir: Path | None = None) -> dict:
         pl.col("source_row").cast(pl.Int64), pl.lit(Path(path).name if path else "").alias("source_file"))
     write_parquet_atomically(frame, out_dir / f"{GROUPS_ID}.parquet")
     return {"file": path or "", "groups": frame["group_id"].n_unique(), "rows": frame.height}
+
+
+def materialise_centroids(out_dir: Path | None = None) -> dict:
+    """Centroid (longitude, latitude, EPSG:4326) of each commune of the latest boundaries.
+
+    Distances are optional: without boundaries the table is empty and distances are null.
+    """
+    import shapely
+
+    out_dir = out_dir or raw_dir()
+    schema = {"commune_code": pl.String, "longitude": pl.Float64, "latitude": pl.Float64}
+    contours_path = out_dir / f"{CONTOURS_ID}.parquet"
+    if not contours_path.exists():
+        frame = pl.DataFrame(schema=schema)
+    else:
+        contours = pl.read_parquet(contours_path)
+        contours = contours.filter(pl.col("vintage") == contours["vintage"].max(), pl.col("geometry_wkb").is_not_null())
+        centroids = shapely.centroid(shapely.from_wkb(contours["geometry_wkb"].to_list()))
+        frame = pl.DataFrame({
+            "commune_code": contours["commune_code"],
+            "longitude": shapely.get_x(centroids).round(6),
+            "latitude": shapely.get_y(centroids).round(6),
+        }, schema=schema)
+    write_parquet_atomically(frame, out_dir / f"{CENTROIDS_ID}.parquet")
+    return {"communes": frame.height}

@@ -44,10 +44,13 @@ def query(path: Path, sql: str):
     return duckdb.sql(sql.replace("{t}", f"'{path}'")).fetchall()
 
 
-def test_release_holds_three_tables_and_a_manifest(release):
+TABLES = ["commuting_flows", "interdependencies", "material_flows", "territories", "territory_indicators",
+          "urban_rural_matrix"]
+
+
+def test_release_holds_the_tables_and_a_manifest(release):
     current = latest(release)
-    assert sorted(p.name for p in current.iterdir()) == [
-        "commuting_flows.parquet", "manifest.json", "territories.parquet", "territory_indicators.parquet"]
+    assert sorted(p.name for p in current.iterdir()) == sorted([f"{t}.parquet" for t in TABLES] + ["manifest.json"])
     manifest = json.loads((current / "manifest.json").read_text())
     for table, entry in manifest["tables"].items():
         assert entry["rows"] == query(current / f"{table}.parquet", "select count(*) from {t}")[0][0] > 0
@@ -64,7 +67,7 @@ def test_release_holds_three_tables_and_a_manifest(release):
 
 def test_identical_runs_give_byte_identical_parquet(release):
     first, second = releases(release)[-2:]
-    for table in ("commuting_flows", "territories", "territory_indicators"):
+    for table in TABLES:
         assert (first / f"{table}.parquet").read_bytes() == (second / f"{table}.parquet").read_bytes()
 
 

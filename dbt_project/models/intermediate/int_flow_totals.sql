@@ -4,10 +4,7 @@ with flows as (
     select * from {{ ref('int_commuting_flows_levels') }}
 ),
 vintage_has_internal as (
-    -- Older census editions omit flows inside a commune: self-containment is then unknown. Read
-    -- on the producer's codes: folding arrondissements makes Paris 1er -> 15e look internal.
-    select year, bool_or(residence_code_source = workplace_code_source) as has_internal
-    from {{ ref('stg_mobpro_flux') }} group by all
+    select year, has_internal_flows as has_internal from {{ ref('int_census_editions') }}
 )
 select level, code, year, {{ exact_sum("employed_residents") }} as employed_residents, {{ exact_sum("jobs_filled") }} as jobs_filled,
     case when bool_and(h.has_internal) then {{ exact_sum("internal") }} end as internal

@@ -1,0 +1,70 @@
+-- One row per ordered pair of distinct territories (A, B) and census year with a commuting flow in
+-- either direction: both directions of every flow, the dependency shares, the distance, and the
+-- pair's land and energy terms of the same year. Row (B, A) mirrors row (A, B).
+with territories as (
+    select level, code from {{ ref('territories') }}
+),
+links as (
+    select f.level, f.year, f.residence_code as code_a, f.workplace_code as code_b
+    from {{ ref('int_commuting_flows_levels') }} as f
+    join territories as ta on ta.level = f.level and ta.code = f.residence_code
+    join territories as tb on tb.level = f.level and tb.code = f.workplace_code
+    where f.level in ('commune', 'epci', 'group') and f.residence_code <> f.workplace_code and f.workers > 0
+),
+pairs as (
+    select level, year, code_a, code_b from links
+    union
+    select level, year, code_b, code_a from links
+),
+{%- set ledgers = [
+    ('workers', ref('int_commuting_flows_levels'), 'residence_code', 'workplace_code', 'workers'),
+    ('land', ref('int_housing_land_levels'), 'origin_code', 'destination_code', 'value'),
+    ('electricity', ref('int_electricity_transfers'), 'origin_code', 'destination_code', 'value'),
+] %}
+{%- for name, relation, origin, destination, measure in ledgers %}
+{{ name }} as (
+    select level, year, {{ origin }} as origin_code, {{ destination }} as destination_code, {{ measure }} as value
+    from {{ relation }}
+),
+{%- endfor %}
+totals as (
+    select level, code, year, employed_residents, jobs_filled from {{ ref('int_flow_totals') }}
+),
+points as (
+    select level, code, radians(latitude) as lat, radians(longitude) as lon from {{ ref('int_territory_centroids') }}
+)
+select
+    p.level, p.year, p.code_a, p.code_b,
+    round(coalesce(ab.value, 0), 6) as workers_a_to_b,
+    round(coalesce(ba.value, 0), 6) as workers_b_to_a,
+    round(coalesce(ab.value, 0) - coalesce(ba.value, 0), 6) as net_workers_a_to_b,
+    round(ta.employed_residents, 6) as employed_residents_a_workers,
+    round(tb.employed_residents, 6) as employed_residents_b_workers,
+    round(ta.jobs_filled, 6) as jobs_filled_a_workers,
+    round(tb.jobs_filled, 6) as jobs_filled_b_workers,
+    round(100.0 * coalesce(ab.value, 0) / nullif(ta.employed_residents, 0), 4) as share_of_a_workers_employed_in_b_pct,
+    round(100.0 * coalesce(ab.value, 0) / nullif(tb.jobs_filled, 0), 4) as share_of_b_jobs_held_by_a_residents_pct,
+    round(100.0 * coalesce(ba.value, 0) / nullif(tb.employed_residents, 0), 4) as share_of_b_workers_employed_in_a_pct,
+    round(100.0 * coalesce(ba.value, 0) / nullif(ta.jobs_filled, 0), 4) as share_of_a_jobs_held_by_b_residents_pct,
+    -- great-circle distance between the territories' points (haversine, Earth radius 6,371 km)
+    round(2 * 6371.0 * asin(sqrt(
+        pow(sin((pb.lat - pa.lat) / 2), 2) + cos(pa.lat) * cos(pb.lat) * pow(sin((pb.lon - pa.lon) / 2), 2)
+    )), 3) as distance_km,
+    round(coalesce(land_ab.value, case when land_year.year is not null then 0 end), 6) as housing_land_a_for_jobs_in_b_ha,
+    round(coalesce(land_ba.value, case when land_year.year is not null then 0 end), 6) as housing_land_b_for_jobs_in_a_ha,
+    round(coalesce(elec_ba.value, case when elec_year.year is not null then 0 end), 6) as electricity_from_b_surplus_to_a_mwh,
+    round(coalesce(elec_ab.value, case when elec_year.year is not null then 0 end), 6) as electricity_from_a_surplus_to_b_mwh
+from pairs as p
+left join workers as ab on ab.level = p.level and ab.year = p.year and ab.origin_code = p.code_a and ab.destination_code = p.code_b
+left join workers as ba on ba.level = p.level and ba.year = p.year and ba.origin_code = p.code_b and ba.destination_code = p.code_a
+left join totals as ta on ta.level = p.level and ta.year = p.year and ta.code = p.code_a
+left join totals as tb on tb.level = p.level and tb.year = p.year and tb.code = p.code_b
+left join points as pa on pa.level = p.level and pa.code = p.code_a
+left join points as pb on pb.level = p.level and pb.code = p.code_b
+left join land as land_ab on land_ab.level = p.level and land_ab.year = p.year and land_ab.origin_code = p.code_a and land_ab.destination_code = p.code_b
+left join land as land_ba on land_ba.level = p.level and land_ba.year = p.year and land_ba.origin_code = p.code_b and land_ba.destination_code = p.code_a
+left join electricity as elec_ab on elec_ab.level = p.level and elec_ab.year = p.year and elec_ab.origin_code = p.code_a and elec_ab.destination_code = p.code_b
+left join electricity as elec_ba on elec_ba.level = p.level and elec_ba.year = p.year and elec_ba.origin_code = p.code_b and elec_ba.destination_code = p.code_a
+left join (select distinct level, year from {{ ref('int_energy_balance') }}) as elec_year on elec_year.level = p.level and elec_year.year = p.year
+left join (select distinct level, year from land) as land_year on land_year.level = p.level and land_year.year = p.year
+order by p.level, p.code_a, p.code_b, p.year
