@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import functools
 import http.server
+import json
+import os
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
+import duckdb
 import pytest
 
 FIXTURES = Path(__file__).parent / "fixtures"
 MIRROR = FIXTURES / "mirror"
 PROJECT = Path(__file__).resolve().parents[1]
 REAL = PROJECT.parent / "shared" / "data" / "real"
+GROUPS = FIXTURES / "groups" / "contrat_reciprocite.csv"
+FLOWS = str(Path(sys.executable).parent / "flows")
 
 
 @pytest.fixture(autouse=True)
@@ -42,3 +49,33 @@ def mirror_url():
     server, url = serve(functools.partial(QuietHandler, directory=str(MIRROR)))
     yield url
     server.shutdown()
+
+
+def run_flows(mirror_url: str, data: Path, output: Path, **env) -> subprocess.CompletedProcess:
+    """`flows run` in a subprocess (Dagster reads FLOWS_* when it loads the code location)."""
+    environment = {**os.environ, "FLOWS_MIRROR": mirror_url, "FLOWS_DATA": str(data),
+                   "FLOWS_OUTPUT": str(output), "FLOWS_OFFLINE": "1", "FLOWS_PROGRESS": "0", **env}
+    return subprocess.run([FLOWS, "run"], cwd=PROJECT, env=environment, capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture(scope="session")
+def release(mirror_url, tmp_path_factory):
+    """Two runs over the fixture mirror with the custom groups, each on a fresh warehouse."""
+    root = tmp_path_factory.mktemp("e2e")
+    for data in ("data1", "data2"):
+        result = run_flows(mirror_url, root / data, root / "out", FLOWS_GROUPS=str(GROUPS))
+        assert result.returncode == 0, result.stderr[-3000:]
+    return root / "out"
+
+
+def releases(out: Path) -> list[Path]:
+    return sorted(p for p in (out / "releases").iterdir() if not p.name.startswith("."))
+
+
+def latest(out: Path) -> Path:
+    return out / json.loads((out / "latest.json").read_text())["path"]
+
+
+def query(path: Path, sql: str):
+    """Run `sql` with {t} standing for the Parquet file at `path`."""
+    return duckdb.sql(sql.replace("{t}", f"'{path}'")).fetchall()

@@ -3,46 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import duckdb
 import pytest
 
-from .conftest import PROJECT
-
-FLOWS = str(Path(sys.executable).parent / "flows")
-
-
-def run_flows(mirror_url: str, data: Path, output: Path, **env) -> subprocess.CompletedProcess:
-    environment = {**os.environ, "FLOWS_MIRROR": mirror_url, "FLOWS_DATA": str(data),
-                   "FLOWS_OUTPUT": str(output), "FLOWS_OFFLINE": "1", "FLOWS_PROGRESS": "0", **env}
-    return subprocess.run([FLOWS, "run"], cwd=PROJECT, env=environment, capture_output=True, text=True, timeout=600)
-
-
-@pytest.fixture(scope="module")
-def release(mirror_url, tmp_path_factory):
-    root = tmp_path_factory.mktemp("e2e")
-    first = run_flows(mirror_url, root / "data1", root / "out")
-    assert first.returncode == 0, first.stderr[-3000:]
-    second = run_flows(mirror_url, root / "data2", root / "out")  # a fresh warehouse, same inputs
-    assert second.returncode == 0, second.stderr[-3000:]
-    return root / "out"
-
-
-def releases(out: Path) -> list[Path]:
-    return sorted(p for p in (out / "releases").iterdir() if not p.name.startswith("."))
-
-
-def latest(out: Path) -> Path:
-    return out / json.loads((out / "latest.json").read_text())["path"]
-
-
-def query(path: Path, sql: str):
-    return duckdb.sql(sql.replace("{t}", f"'{path}'")).fetchall()
-
+from .conftest import latest, query, releases, run_flows
 
 TABLES = ["commuting_flows", "interdependencies", "material_flows", "territories", "territory_indicators",
           "urban_rural_matrix"]
@@ -138,6 +103,8 @@ def test_restricted_sources_publish_only_the_tables_they_allow(mirror_url, tmp_p
     assert result.returncode == 0, result.stderr[-3000:]
     manifest = json.loads((latest(tmp_path / "out") / "manifest.json").read_text())
     assert sorted(manifest["tables"]) == ["commuting_flows", "territories"]
+    levels = query(latest(tmp_path / "out") / "territories.parquet", "select distinct level from {t} order by level")
+    assert levels == [("commune",), ("departement",), ("epci",), ("region",)]  # no group level without FLOWS_GROUPS
 
 
 def test_contract_break_names_source_file_and_columns(tmp_path):

@@ -1,0 +1,174 @@
+"""Interdependencies, ledger and urban/rural matrix of the release built from the fixture mirror
+with the custom groups of tests/fixtures/groups: conservation, allocation, energy, symmetry, groups."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from .conftest import latest, query
+
+
+@pytest.fixture(scope="module")
+def tables(release):
+    current = latest(release)
+    return {name: current / f"{name}.parquet" for name in (
+        "commuting_flows", "interdependencies", "material_flows", "territories", "territory_indicators",
+        "urban_rural_matrix")}
+
+
+def sql(tables, text: str):
+    for name, path in tables.items():
+        text = text.replace("{" + name + "}", f"'{path}'")
+    import duckdb
+
+    return duckdb.sql(text).fetchall()
+
+
+def test_outflows_sum_to_employed_residents_and_inflows_to_jobs(tables):
+    mismatches = sql(tables, """
+        with out_ as (select level, origin_code as code, year, sum(value) as v from {material_flows}
+                      where flow_kind = 'commuters' group by all),
+             in_ as (select level, destination_code as code, year, sum(value) as v from {material_flows}
+                     where flow_kind = 'commuters' group by all)
+        select i.level, i.code, i.year from {territory_indicators} i
+        left join out_ o using (level, code, year) left join in_ n using (level, code, year)
+        where i.level in ('commune', 'epci', 'group') and i.employed_residents_workers is not null
+          and (abs(i.employed_residents_workers - o.v) > 1e-4 or abs(i.jobs_filled_workers - coalesce(n.v, 0)) > 1e-4)""")
+    assert mismatches == []
+    assert sql(tables, "select count(*) from {territory_indicators} where employed_residents_workers > 0")[0][0] > 100
+
+
+def test_allocated_land_sums_exactly_to_housing_land_take(tables):
+    rows = sql(tables, """
+        select i.level, i.code, i.year, i.land_take_housing_ha, sum(f.value)
+        from {territory_indicators} i
+        join {material_flows} f on f.flow_kind = 'housing_land_for_jobs' and f.level = i.level
+             and f.origin_code = i.code and f.year = i.year
+        where i.level in ('commune', 'epci', 'group')
+        group by all""")
+    assert len(rows) > 100
+    assert all(abs(take - allocated) < 1e-4 for *_, take, allocated in rows)
+    assert {r[0] for r in rows} == {"commune", "epci", "group"}
+    methods = sql(tables, "select distinct flow_kind, method, unit from {material_flows} order by all")
+    assert methods == [("commuters", "observed", "workers"), ("electricity_transfer", "modelled", "MWh"),
+                       ("housing_land_for_jobs", "allocated", "ha")]
+
+
+def test_energy_transfers_respect_surpluses_deficits_and_balance_by_region(tables):
+    balances = sql(tables, """
+        select i.level, i.code, i.year, t.region_code,
+            electricity_production_solar_mwh + electricity_production_wind_mwh + electricity_production_hydro_mwh
+            + electricity_production_bioenergy_mwh + electricity_production_thermal_mwh + electricity_production_other_mwh
+            - (electricity_consumption_agriculture_mwh + electricity_consumption_industry_mwh
+               + electricity_consumption_tertiary_mwh + electricity_consumption_residential_mwh
+               + electricity_consumption_unknown_sector_mwh) as balance
+        from (select * replace (
+                coalesce(electricity_production_solar_mwh, 0) as electricity_production_solar_mwh,
+                coalesce(electricity_production_wind_mwh, 0) as electricity_production_wind_mwh,
+                coalesce(electricity_production_hydro_mwh, 0) as electricity_production_hydro_mwh,
+                coalesce(electricity_production_bioenergy_mwh, 0) as electricity_production_bioenergy_mwh,
+                coalesce(electricity_production_thermal_mwh, 0) as electricity_production_thermal_mwh,
+                coalesce(electricity_production_other_mwh, 0) as electricity_production_other_mwh,
+                coalesce(electricity_consumption_agriculture_mwh, 0) as electricity_consumption_agriculture_mwh,
+                coalesce(electricity_consumption_industry_mwh, 0) as electricity_consumption_industry_mwh,
+                coalesce(electricity_consumption_tertiary_mwh, 0) as electricity_consumption_tertiary_mwh,
+                coalesce(electricity_consumption_unknown_sector_mwh, 0) as electricity_consumption_unknown_sector_mwh)
+              from {territory_indicators}
+              where level = 'commune' and electricity_consumption_residential_mwh is not null) i
+        join {territories} t on t.level = 'commune' and t.code = i.code""")
+    transfers = sql(tables, """select year, origin_code, destination_code, value from {material_flows}
+                               where flow_kind = 'electricity_transfer' and level = 'commune'""")
+    assert transfers
+    balance = {(year, code): b for _, code, year, _, b in balances}
+    region = {code: r for _, code, _, r, _ in balances}
+    sent, received = {}, {}
+    for year, origin, destination, value in transfers:
+        assert region[origin] == region[destination]
+        sent[(year, origin)] = sent.get((year, origin), 0) + value
+        received[(year, destination)] = received.get((year, destination), 0) + value
+    for key, value in sent.items():
+        assert value <= balance[key] + 1e-3
+    for key, value in received.items():
+        assert value <= -balance[key] + 1e-3
+    for year, reg in {(y, region[c]) for y, c in balance}:
+        surplus = sum(max(b, 0) for (y, c), b in balance.items() if y == year and region[c] == reg)
+        deficit = sum(max(-b, 0) for (y, c), b in balance.items() if y == year and region[c] == reg)
+        moved = sum(v for (y, c), v in sent.items() if y == year and region[c] == reg)
+        assert moved == pytest.approx(min(surplus, deficit), abs=1e-3)
+
+
+def test_pair_rows_mirror_each_other(tables):
+    rows = sql(tables, "select * from {interdependencies}")
+    assert len(rows) > 50
+    columns = [c for (c,) in sql(tables, "select column_name from (describe select * from {interdependencies})")]
+    by_key = {(r[0], r[1], r[2], r[3]): dict(zip(columns, r)) for r in rows}
+    swapped = {"workers_a_to_b": "workers_b_to_a", "share_of_a_workers_employed_in_b_pct": "share_of_b_workers_employed_in_a_pct",
+               "share_of_b_jobs_held_by_a_residents_pct": "share_of_a_jobs_held_by_b_residents_pct",
+               "housing_land_a_for_jobs_in_b_ha": "housing_land_b_for_jobs_in_a_ha",
+               "electricity_from_b_surplus_to_a_mwh": "electricity_from_a_surplus_to_b_mwh",
+               "employed_residents_a_workers": "employed_residents_b_workers", "distance_km": "distance_km"}
+    for (level, year, a, b), row in by_key.items():
+        mirror = by_key[(level, year, b, a)]
+        for left, right in swapped.items():
+            assert row[left] == mirror[right], (level, year, a, b, left)
+        assert row["workers_a_to_b"] > 0 or row["workers_b_to_a"] > 0
+
+
+def haversine_km(a, b):
+    (lon1, lat1), (lon2, lat2) = [(math.radians(x), math.radians(y)) for x, y in (a, b)]
+    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    return 2 * 6371.0 * math.asin(math.sqrt(h))
+
+
+def test_commune_distances_are_between_boundary_centroids(tables):
+    from .fixtures.make_fixtures import CENTRES
+
+    pairs = sql(tables, "select distinct code_a, code_b, distance_km from {interdependencies} where level = 'commune'")
+    assert len(pairs) > 20
+    for a, b, distance in pairs:
+        assert distance == pytest.approx(haversine_km(CENTRES[a], CENTRES[b]), abs=0.01), (a, b)
+
+
+def test_shares_are_consistent_with_totals(tables):
+    row = sql(tables, """select workers_a_to_b, employed_residents_a_workers, jobs_filled_b_workers,
+                                share_of_a_workers_employed_in_b_pct, share_of_b_jobs_held_by_a_residents_pct
+                         from {interdependencies} where level = 'group' and code_a = 'bugey_rural'
+                         and code_b = 'lyon_bugey' and year = 2022""")[0]
+    flow, residents, jobs, share_workers, share_jobs = row
+    assert share_workers == pytest.approx(100 * flow / residents, abs=1e-4)
+    assert share_jobs == pytest.approx(100 * flow / jobs, abs=1e-4)
+
+
+def test_group_flows_are_sums_over_members_and_internal_plus_external_is_total(tables):
+    members = {"lyon_bugey": {"69123", "69029", "01004"}, "bugey_rural": {"01453", "01414", "01001"}}
+    commune = sql(tables, "select origin_code, destination_code, year, workers from {commuting_flows} where level = 'commune'")
+    group = {(o, d, y): w for o, d, y, w in sql(tables, """select origin_code, destination_code, year, workers
+                                                            from {commuting_flows} where level = 'group'""")}
+    for year in (2019, 2022):
+        for gid, codes in members.items():
+            internal = sum(w for o, d, y, w in commune if y == year and o in codes and d in codes)
+            total_out = sum(w for o, d, y, w in commune if y == year and o in codes)
+            assert group[(gid, gid, year)] == pytest.approx(internal, abs=1e-4)
+            external = sum(w for (o, d, y), w in group.items() if y == year and o == gid and d != gid)
+            assert internal + external == pytest.approx(total_out, abs=1e-4)
+        between = sum(w for o, d, y, w in commune if y == year and o in members["bugey_rural"] and d in members["lyon_bugey"])
+        assert group[("bugey_rural", "lyon_bugey", year)] == pytest.approx(between, abs=1e-4)
+    names = dict(sql(tables, "select code, name from {territories} where level = 'group'"))
+    assert names == {"bugey_rural": "Bugey rural", "lyon_bugey": "Contrat Lyon - Bugey"}
+
+
+def test_urban_rural_matrix_sums_the_commune_ledger(tables):
+    for classification in ("density_grid", "aav2020"):
+        matrix = dict(((k, y), v) for k, y, v in sql(tables, f"""select flow_kind, year, sum(value) from {{urban_rural_matrix}}
+                                                               where classification = '{classification}' group by all"""))
+        ledger = dict(((k, y), v) for k, y, v in sql(tables, """select flow_kind, year, sum(value) from {material_flows}
+                                                               where level = 'commune' group by all"""))
+        assert matrix.keys() == ledger.keys()
+        assert all(matrix[k] == pytest.approx(ledger[k], abs=1e-3) for k in ledger)
+    classes = {c for (c,) in sql(tables, "select distinct origin_class from {urban_rural_matrix} where classification = 'density_grid'")}
+    assert classes == {"urban", "intermediate", "rural"}
+    rural_to_urban = sql(tables, """select value from {urban_rural_matrix} where classification = 'density_grid'
+        and flow_kind = 'electricity_transfer' and origin_class = 'rural' and destination_class = 'urban' and year = 2022""")
+    assert rural_to_urban and rural_to_urban[0][0] > 0  # the rural dam and wind farm feed the cities
