@@ -24,6 +24,7 @@ import pytest
 from pipelines.contracts import Vintage, load_contracts, year_variables
 from pipelines.geography import Event, passage_table
 from pipelines.parse import parse_file
+from pipelines.raw import materialise_centroids
 
 from .conftest import PROJECT, REAL
 
@@ -141,13 +142,18 @@ def real_warehouse(tmp_path_factory):
     for source_id in ("insee_emploi_pop_active", "urssaf_effectifs_commune", "cerema_enaf", "ore_conso_elec_gaz",
                       "odre_registre_production", "insee_grille_densite", "insee_aav2020"):
         tables[source_id] = raw_frame(source_id, [])
+    contours = CONTRACTS["etalab_contours_communes"]
+    tables["etalab_contours_communes"] = parse_file(
+        contours, contours.latest, REAL / "geometries" / "communes_france-geojson_cog2018_simplified.geojson.gz")
     for name, frame in tables.items():
         frame.write_parquet(raw / f"{name}.parquet")
+    materialise_centroids(raw)
     warehouse = root / "warehouse.duckdb"
     env = {**os.environ, "FLOWS_RAW_DIR": str(raw), "FLOWS_WAREHOUSE": str(warehouse), "DO_NOT_TRACK": "1"}
     dbt = Path(sys.executable).parent / "dbt"
     result = subprocess.run(
-        [str(dbt), "build", "--select", "+commuting_flows", "+territories", "+quarantine",
+        [str(dbt), "build", "--select", "+commuting_flows", "+territories", "+quarantine", "+interdependencies",
+         "+material_flows", "--indirect-selection", "cautious",
          "--vars", '{"target_cog": 2026}', "--target-path", str(root / "target"),
          "--project-dir", "dbt_project", "--profiles-dir", "dbt_project"],
         cwd=PROJECT, env=env, capture_output=True, text=True, timeout=900)
@@ -218,3 +224,34 @@ def test_idf_rings_are_the_sums_of_their_members(real_warehouse):
     assert by_group == by_members and len(by_group) == 4  # every IDF commune is in one ring
     internal = dict(((o, d), w) for o, d, w in by_group)
     assert internal[("petite_couronne", "petite_couronne")] > internal[("grande_couronne", "petite_couronne")] > 0
+
+
+def test_idf_pairs_mirror_and_outflows_match_employed_residents(real_warehouse):
+    pair_rows = real_warehouse.sql("select count(*) from interdependencies where level = 'commune'").fetchone()[0]
+    linked = real_warehouse.sql("""select count(distinct least(origin_code, destination_code) || greatest(origin_code, destination_code))
+        from commuting_flows where level = 'commune' and origin_code <> destination_code""").fetchone()[0]
+    assert pair_rows == 2 * linked > 5_000
+    unmatched = real_warehouse.sql("""
+        select count(*) from interdependencies a left join interdependencies b
+          on b.level = a.level and b.year = a.year and b.code_a = a.code_b and b.code_b = a.code_a
+        where b.code_a is null or a.workers_a_to_b <> b.workers_b_to_a""").fetchone()
+    assert unmatched == (0,)
+    mismatch = real_warehouse.sql("""
+        with outflows as (select level, origin_code as code, year, sum(value) as v from material_flows
+                          where flow_kind = 'commuters' group by all)
+        select count(*) from int_flow_totals t join outflows o using (level, code, year)
+        where abs(t.employed_residents - o.v) > 1e-6""").fetchone()
+    assert mismatch == (0,)
+    paris_boulogne = real_warehouse.sql("""select distance_km from interdependencies
+        where level = 'commune' and code_a = '75056' and code_b = '92012'""").fetchone()
+    assert 5 < paris_boulogne[0] < 15  # centroid of Paris to centroid of Boulogne-Billancourt
+
+
+def test_idf_rings_internal_plus_external_is_total(real_warehouse):
+    rows = real_warehouse.sql("""
+        select origin_code, sum(value) filter (where destination_code = origin_code),
+               sum(value) filter (where destination_code <> origin_code), sum(value)
+        from material_flows where flow_kind = 'commuters' and level = 'group' group by all""").fetchall()
+    assert {r[0] for r in rows} == {"petite_couronne", "grande_couronne"}
+    for _, internal, external, total in rows:
+        assert internal + external == pytest.approx(total, abs=1e-6)
