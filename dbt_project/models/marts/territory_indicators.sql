@@ -26,11 +26,14 @@ select
     round(100.0 * f.internal_workers / nullif(f.employed_residents_workers, 0), 4) as self_containment_pct,
     round(100.0 * f.jobs_filled_workers / nullif(f.employed_residents_workers, 0), 4) as job_concentration_pct,
     {%- for name in additive_indicators() %}
-    round(m.{{ name }}, 6) as {{ name }}{% if not loop.last %},{% endif %}
+    round(m.{{ name }}, 6) as {{ name }},
     {%- endfor %}
+    round(e.balance_mwh, 6) as electricity_balance_mwh,
+    round(100.0 * e.production_mwh / nullif(e.consumption_mwh, 0), 4) as electricity_autonomy_pct
 from territories as t
 join (select level, code, year from measures union select level, code, year from flows) as y
     on y.level = t.level and y.code = t.code
 left join flows as f on f.level = t.level and f.code = t.code and f.year = y.year
 left join measures as m on m.level = t.level and m.code = t.code and m.year = y.year
+left join {{ ref('int_energy_balance') }} as e on e.level = t.level and e.code = t.code and e.year = y.year
 order by t.level, t.code, y.year
