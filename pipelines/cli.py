@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from pathlib import Path
@@ -53,14 +54,58 @@ def run() -> int:
     return 1
 
 
+def info(output: Path) -> int:
+    """Print the tables of the latest release with rows, columns and licence."""
+    from .publish import read_latest
+
+    current = read_latest(output)
+    if current is None:
+        print(f"error: no latest.json in {output}: nothing published there yet", file=sys.stderr)
+        return 1
+    manifest = json.loads((current / "manifest.json").read_text(encoding="utf-8"))
+    print(f"release {manifest['release_id']} ({current})")
+    print(f"target geography: COG {manifest['settings']['target_cog']}")
+    for name, table in manifest["tables"].items():
+        print(f"\n{name}: {table['title']}")
+        print(f"  {table['rows']} rows, {len(table['columns'])} columns; grain: {table['grain']}")
+        print(f"  licence: {table['licence']}")
+        print("  columns: " + ", ".join(c["name"] for c in table["columns"]))
+    return 0
+
+
+def serve(output: Path, port: int, host: str) -> int:
+    from .serve import make_server
+
+    if not output.is_dir():
+        print(f"error: {output} is not a directory", file=sys.stderr)
+        return 1
+    server = make_server(output, port, host)
+    print(f"serving {output} on http://{host}:{server.server_address[1]}/ (Ctrl-C stops)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="flows", description="Territorial flows warehouse")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("run", help="fetch every source, build the warehouse and publish a release")
+    info_parser = commands.add_parser("info", help="list the tables of the latest release")
+    info_parser.add_argument("output", type=Path, help="a published directory (FLOWS_OUTPUT)")
+    serve_parser = commands.add_parser("serve", help="serve a published directory over HTTP with range requests")
+    serve_parser.add_argument("output", type=Path, help="a published directory (FLOWS_OUTPUT)")
+    serve_parser.add_argument("--port", type=int, default=8000)
+    serve_parser.add_argument("--host", default="127.0.0.1")
     args = parser.parse_args(argv)
     if args.command == "run":
         return run()
-    return 2
+    if args.command == "info":
+        return info(args.output)
+    return serve(args.output, args.port, args.host)
 
 
 if __name__ == "__main__":

@@ -49,15 +49,40 @@ def output_dir() -> Path:
 
 
 def next_release_id(releases: Path, today: date | None = None) -> str:
-    """`YYYY.MM.DD`, then `YYYY.MM.DD.2`, `.3`... for further releases the same day."""
+    """`YYYY.MM.DD`, then `YYYY.MM.DD.02`, `.03`... the same day: ids sort as text by date and order."""
     base = (today or datetime.now(timezone.utc).date()).strftime("%Y.%m.%d")
     taken = {p.name for p in releases.iterdir()} if releases.exists() else set()
     if base not in taken:
         return base
     n = 2
-    while f"{base}.{n}" in taken:
+    while f"{base}.{n:02d}" in taken:
         n += 1
-    return f"{base}.{n}"
+    return f"{base}.{n:02d}"
+
+
+def release_ids(out: Path) -> list[str]:
+    releases = out / "releases"
+    if not releases.exists():
+        return []
+    return sorted(p.name for p in releases.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def apply_retention(out: Path, keep: int | None = None) -> list[str]:
+    """Keep the newest `keep` releases (FLOWS_KEEP_RELEASES; all when unset) and the one latest.json
+    names, whatever its age. Returns the ids removed."""
+    if keep is None:
+        setting = os.environ.get("FLOWS_KEEP_RELEASES", "")
+        keep = int(setting) if setting.strip() else None
+    if keep is None:
+        return []
+    if keep < 1:
+        raise ValueError(f"FLOWS_KEEP_RELEASES must be at least 1, not {keep}")
+    current = read_latest(out)
+    ids = release_ids(out)
+    removed = [i for i in ids[:-keep] if current is None or i != current.name]
+    for release_id in removed:
+        shutil.rmtree(out / "releases" / release_id)
+    return removed
 
 
 def sha256_of(path: Path) -> str:
@@ -116,6 +141,7 @@ def publish(warehouse: Path, tables: list[str], provenance: list[dict], settings
         shutil.rmtree(staging, ignore_errors=True)
         raise
     write_json_atomically({"release_id": release_id, "path": f"releases/{release_id}"}, out / "latest.json")
+    apply_retention(out)
     return final
 
 

@@ -1,0 +1,41 @@
+"""Release ids and retention."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import pytest
+
+from pipelines.publish import apply_retention, next_release_id, release_ids
+
+
+def make_releases(out, ids, latest):
+    for i in ids:
+        (out / "releases" / i).mkdir(parents=True)
+    (out / "latest.json").write_text(json.dumps({"release_id": latest, "path": f"releases/{latest}"}))
+
+
+def test_same_day_ids_sort_as_text(tmp_path):
+    day = date(2026, 11, 23)
+    ids = []
+    for _ in range(12):
+        ids.append(next_release_id(tmp_path / "releases", day))
+        (tmp_path / "releases" / ids[-1]).mkdir(parents=True)
+    assert ids[:3] == ["2026.11.23", "2026.11.23.02", "2026.11.23.03"]
+    assert sorted(ids) == ids
+    assert next_release_id(tmp_path / "releases", date(2026, 12, 1)) > ids[-1]
+
+
+def test_retention_keeps_the_newest_and_the_latest_pointer(tmp_path, monkeypatch):
+    make_releases(tmp_path, ["2026.01.01", "2026.02.01", "2026.03.01", "2026.04.01"], latest="2026.01.01")
+    monkeypatch.setenv("FLOWS_KEEP_RELEASES", "2")
+    assert apply_retention(tmp_path) == ["2026.02.01"]
+    assert release_ids(tmp_path) == ["2026.01.01", "2026.03.01", "2026.04.01"]  # a rolled-back latest survives
+
+
+def test_retention_is_off_unless_set(tmp_path):
+    make_releases(tmp_path, ["2026.01.01", "2026.02.01"], latest="2026.02.01")
+    assert apply_retention(tmp_path) == [] and len(release_ids(tmp_path)) == 2
+    with pytest.raises(ValueError, match="at least 1"):
+        apply_retention(tmp_path, keep=0)
