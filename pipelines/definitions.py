@@ -37,7 +37,7 @@ from .raw import (
     materialise_source,
     raw_dir,
 )
-from .selection import models_allowed, prepare_dbt_manifest
+from .selection import column_descriptions, model_sources, models_allowed, prepare_dbt_manifest
 
 JOB_NAME = "flows_job"
 PASSAGE_INPUTS = ("insee_cog_mouvements", "insee_populations_legales")
@@ -154,7 +154,11 @@ def release(context: AssetExecutionContext) -> MaterializeResult:
         raise RuntimeError(f"FLOWS_SOURCES={','.join(SELECTED)} allows none of the published tables")
     provenance = [json.loads((raw_dir() / f"{s}.provenance.json").read_text()) for s in SELECTED]
     settings = {"target_cog": TARGET_COG, "sources": SELECTED, "groups_file": Path(os.environ.get("FLOWS_GROUPS", "")).name}
-    path = publish(warehouse_path(), PUBLISHED, provenance, settings, output_dir())
+    models = {t: load_descriptors()[t].model for t in PUBLISHED}
+    docs = {t: column_descriptions(DBT_PROJECT.manifest_path, m) for t, m in models.items()}
+    lineage = {t: sorted(model_sources(DBT_PROJECT.manifest_path, m) & set(SELECTED)) for t, m in models.items()}
+    path = publish(warehouse_path(), PUBLISHED, provenance, settings, output_dir(), column_docs=docs,
+                   table_sources=lineage)
     manifest = json.loads((path / "manifest.json").read_text())
     context.log.info(f"published release {manifest['release_id']} to {path}")
     return MaterializeResult(metadata={

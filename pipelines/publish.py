@@ -20,6 +20,7 @@ import yaml
 
 from .contracts import PROJECT_ROOT
 from .raw import write_json_atomically
+from .release_docs import data_dictionary, datapackage, table_card, write_csv_zip
 
 ASSETS_DIR = PROJECT_ROOT / "assets"
 
@@ -33,6 +34,7 @@ class TableDescriptor:
     grain: str
     sort_keys: tuple[str, ...]
     licence: str
+    caveats: tuple[str, ...] = ()
 
 
 def load_descriptors(directory: Path = ASSETS_DIR) -> dict[str, TableDescriptor]:
@@ -40,6 +42,7 @@ def load_descriptors(directory: Path = ASSETS_DIR) -> dict[str, TableDescriptor]
     for path in sorted(directory.glob("*.yml")):
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
         raw["sort_keys"] = tuple(raw["sort_keys"])
+        raw["caveats"] = tuple(raw.get("caveats", ()))
         descriptors[raw["table"]] = TableDescriptor(**raw)
     return descriptors
 
@@ -109,8 +112,14 @@ def export_table(con: duckdb.DuckDBPyConnection, descriptor: TableDescriptor, ta
     }
 
 
-def publish(warehouse: Path, tables: list[str], provenance: list[dict], settings: dict, out: Path | None = None) -> Path:
-    """Write a complete release of `tables` from the warehouse and point `latest.json` at it."""
+def publish(warehouse: Path, tables: list[str], provenance: list[dict], settings: dict, out: Path | None = None,
+            column_docs: dict[str, dict[str, str]] | None = None, table_sources: dict[str, list[str]] | None = None) -> Path:
+    """Write a complete release of `tables` from the warehouse and point `latest.json` at it.
+
+    column_docs: per table, column -> description (dbt YAML); table_sources: per table, the source
+    ids it is built from (for the manifest, the citation and the data package)."""
+    column_docs = column_docs or {t: {} for t in tables}
+    table_sources = table_sources or {t: sorted(p["source_id"] for p in provenance) for t in tables}
     out = out or output_dir()
     releases = out / "releases"
     releases.mkdir(parents=True, exist_ok=True)
@@ -123,6 +132,10 @@ def publish(warehouse: Path, tables: list[str], provenance: list[dict], settings
         with duckdb.connect(str(warehouse), read_only=True) as con:
             con.execute("SET threads = 1")  # one writer thread: identical inputs give identical bytes
             manifest_tables = {t: export_table(con, descriptors[t], staging / f"{t}.parquet") for t in sorted(tables)}
+            for t in sorted(tables):
+                manifest_tables[t]["sources"] = table_sources[t]
+                manifest_tables[t]["csv"] = write_csv_zip(con, descriptors[t].model, descriptors[t].sort_keys,
+                                                          staging / f"{t}.csv.zip")
             quarantine = con.execute(
                 "SELECT source_id, split_part(quarantine_reason, ':', 1), count(*) FROM quarantine GROUP BY ALL ORDER BY ALL"
             ).fetchall() if "quarantine" in _relations(con) else []
@@ -135,6 +148,11 @@ def publish(warehouse: Path, tables: list[str], provenance: list[dict], settings
             "quarantine": [{"source_id": s, "reason": r, "rows": n} for s, r, n in quarantine],
         }
         write_json_atomically(manifest, staging / "manifest.json")
+        write_json_atomically(datapackage(manifest, descriptors, column_docs), staging / "datapackage.json")
+        (staging / "DATA_DICTIONARY.md").write_text(data_dictionary(manifest, descriptors, column_docs), encoding="utf-8")
+        for t in sorted(tables):
+            card = table_card(t, manifest, descriptors[t], [p for p in provenance if p["source_id"] in table_sources[t]])
+            (staging / f"{t}.README.md").write_text(card, encoding="utf-8")
         final = releases / release_id
         os.rename(staging, final)
     except BaseException:

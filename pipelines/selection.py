@@ -58,3 +58,19 @@ def models_allowed(manifest_path: str | Path, available_sources: set[str]) -> se
         for uid in parents
         if uid.startswith("model.") and upstream_sources(manifest_path, uid) <= available_sources
     }
+
+
+def column_descriptions(manifest_path: str | Path, model: str) -> dict[str, str]:
+    """Column name -> description, from the model's YAML as compiled into dbt's manifest."""
+    manifest = json.loads(Path(manifest_path).read_text())
+    for node in manifest["nodes"].values():
+        if node["resource_type"] == "model" and node["name"] == model:
+            return {name: column.get("description", "") for name, column in node["columns"].items()}
+    return {}
+
+
+def model_sources(manifest_path: str | Path, model: str) -> set[str]:
+    """The raw sources a model is built from, through all its parents."""
+    _, names = _lineage(str(manifest_path))
+    uid = next(u for u, n in names.items() if u.startswith("model.") and n == model)
+    return upstream_sources(manifest_path, uid)

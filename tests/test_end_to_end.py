@@ -15,7 +15,9 @@ TABLES = ["commuting_flows", "interdependencies", "material_flows", "territories
 
 def test_release_holds_the_tables_and_a_manifest(release):
     current = latest(release)
-    assert sorted(p.name for p in current.iterdir()) == sorted([f"{t}.parquet" for t in TABLES] + ["manifest.json"])
+    expected = [f"{t}{suffix}" for t in TABLES for suffix in (".parquet", ".csv.zip", ".README.md")]
+    assert sorted(p.name for p in current.iterdir()) == sorted(expected + ["manifest.json", "datapackage.json",
+                                                                           "DATA_DICTIONARY.md"])
     manifest = json.loads((current / "manifest.json").read_text())
     for table, entry in manifest["tables"].items():
         assert entry["rows"] == query(current / f"{table}.parquet", "select count(*) from {t}")[0][0] > 0
@@ -33,7 +35,8 @@ def test_release_holds_the_tables_and_a_manifest(release):
 def test_identical_runs_give_byte_identical_parquet(release):
     first, second = releases(release)[-2:]
     for table in TABLES:
-        assert (first / f"{table}.parquet").read_bytes() == (second / f"{table}.parquet").read_bytes()
+        for suffix in (".parquet", ".csv.zip"):
+            assert (first / f"{table}{suffix}").read_bytes() == (second / f"{table}{suffix}").read_bytes()
 
 
 def test_flows_are_conserved_from_commune_to_epci(release):
@@ -145,3 +148,24 @@ def test_quarantined_rows_point_at_file_and_row(mirror_url, release):
         ("base-csv-flux-mobilite-domicile-lieu-travail-2019.zip!base-flux-mobilite-domicile-lieu-travail-2019.csv",
          77, "not a number in workers: n.d."),
     ]
+
+
+
+def test_datapackage_documents_every_column(release):
+    current = latest(release)
+    package = json.loads((current / "datapackage.json").read_text())
+    assert package["profile"] == "data-package" and package["version"] == current.name
+    parquet = {r["name"]: r for r in package["resources"] if r["format"] == "parquet"}
+    assert sorted(parquet) == TABLES
+    for name, resource in parquet.items():
+        fields = resource["schema"]["fields"]
+        undocumented = [f["name"] for f in fields if not f["description"]]
+        assert undocumented == [], (name, undocumented)
+        assert [f["name"] for f in fields] == [c for (c,) in query(current / resource["path"], "select name from parquet_schema({t}) where num_children is null")]
+        assert resource["hash"] == "sha256:" + __import__("hashlib").sha256((current / resource["path"]).read_bytes()).hexdigest()
+        assert set(resource["schema"]["primaryKey"]) <= {f["name"] for f in fields}
+    dictionary = (current / "DATA_DICTIONARY.md").read_text()
+    assert "| `share_of_b_jobs_held_by_a_residents_pct` | DOUBLE | 100 x workers_a_to_b / jobs_filled_b_workers. |" in dictionary
+    card = (current / "commuting_flows.README.md").read_text()
+    assert "under 200" in card and "How to cite" in card and f"release {current.name}" in card
+    assert "URSSAF" not in card  # the citation names only the producers the table comes from

@@ -39,3 +39,27 @@ def test_retention_is_off_unless_set(tmp_path):
     assert apply_retention(tmp_path) == [] and len(release_ids(tmp_path)) == 2
     with pytest.raises(ValueError, match="at least 1"):
         apply_retention(tmp_path, keep=0)
+
+
+def test_csv_copies_defuse_spreadsheet_formulas(tmp_path):
+    import csv
+    import io
+    import zipfile
+
+    import duckdb
+
+    from pipelines.release_docs import write_csv_zip
+
+    con = duckdb.connect()
+    con.execute("""create table t as select * from (values
+        ('=HYPERLINK(\"http://x\")', -4.5), ('+33 1', 1.0), ('-rm', 2.0), ('@SUM(A1)', 3.0), ('Saint-Ouen', -0.5))
+        as v(name, value)""")
+    info = write_csv_zip(con, "t", ("name",), tmp_path / "t.csv.zip")
+    with zipfile.ZipFile(tmp_path / "t.csv.zip") as archive:
+        assert archive.namelist() == ["t.csv"]
+        text = archive.read("t.csv").decode("utf-8")
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[0] == ["name", "value"]
+    assert sorted(rows[1:]) == sorted([["'+33 1", "1.0"], ["'-rm", "2.0"], ["'=HYPERLINK(\"http://x\")", "-4.5"],
+                                       ["'@SUM(A1)", "3.0"], ["Saint-Ouen", "-0.5"]])
+    assert info["file"] == "t.csv.zip" and len(info["sha256"]) == 64
