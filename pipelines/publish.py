@@ -19,6 +19,7 @@ import duckdb
 import yaml
 
 from .contracts import PROJECT_ROOT
+from .geo import export_territories_geo
 from .raw import write_json_atomically
 from .release_docs import data_dictionary, datapackage, table_card, write_csv_zip
 
@@ -35,6 +36,7 @@ class TableDescriptor:
     sort_keys: tuple[str, ...]
     licence: str
     caveats: tuple[str, ...] = ()
+    format: str = "parquet"  # parquet | geoparquet
 
 
 def load_descriptors(directory: Path = ASSETS_DIR) -> dict[str, TableDescriptor]:
@@ -93,13 +95,16 @@ def sha256_of(path: Path) -> str:
 
 
 def export_table(con: duckdb.DuckDBPyConnection, descriptor: TableDescriptor, target: Path) -> dict:
-    order = ", ".join(descriptor.sort_keys)
-    con.execute(
-        f"COPY (SELECT * FROM {descriptor.model} ORDER BY {order}) TO '{target}' "
-        "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)"
-    )
-    columns = [{"name": name, "type": dtype} for name, dtype, *_ in con.execute(f"DESCRIBE {descriptor.model}").fetchall()]
-    rows = con.execute(f"SELECT count(*) FROM {descriptor.model}").fetchone()[0]
+    if descriptor.format == "geoparquet":
+        columns = export_territories_geo(con, descriptor.model, target)
+    else:
+        order = ", ".join(descriptor.sort_keys)
+        con.execute(
+            f"COPY (SELECT * FROM {descriptor.model} ORDER BY {order}) TO '{target}' "
+            "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)"
+        )
+        columns = [{"name": n, "type": t} for n, t, *_ in con.execute(f"DESCRIBE {descriptor.model}").fetchall()]
+    rows = con.execute(f"SELECT count(*) FROM '{target}'").fetchone()[0]
     return {
         "file": target.name,
         "title": descriptor.title,
@@ -134,6 +139,8 @@ def publish(warehouse: Path, tables: list[str], provenance: list[dict], settings
             manifest_tables = {t: export_table(con, descriptors[t], staging / f"{t}.parquet") for t in sorted(tables)}
             for t in sorted(tables):
                 manifest_tables[t]["sources"] = table_sources[t]
+                if descriptors[t].format == "geoparquet":
+                    continue  # no CSV copy of boundaries
                 manifest_tables[t]["csv"] = write_csv_zip(con, descriptors[t].model, descriptors[t].sort_keys,
                                                           staging / f"{t}.csv.zip")
             quarantine = con.execute(

@@ -16,6 +16,7 @@ TABLES = ["commuting_flows", "interdependencies", "material_flows", "territories
 def test_release_holds_the_tables_and_a_manifest(release):
     current = latest(release)
     expected = [f"{t}{suffix}" for t in TABLES for suffix in (".parquet", ".csv.zip", ".README.md")]
+    expected += ["territories_geo.parquet", "territories_geo.README.md"]
     assert sorted(p.name for p in current.iterdir()) == sorted(expected + ["manifest.json", "datapackage.json",
                                                                            "DATA_DICTIONARY.md"])
     manifest = json.loads((current / "manifest.json").read_text())
@@ -37,6 +38,7 @@ def test_identical_runs_give_byte_identical_parquet(release):
     for table in TABLES:
         for suffix in (".parquet", ".csv.zip"):
             assert (first / f"{table}{suffix}").read_bytes() == (second / f"{table}{suffix}").read_bytes()
+    assert (first / "territories_geo.parquet").read_bytes() == (second / "territories_geo.parquet").read_bytes()
 
 
 def test_flows_are_conserved_from_commune_to_epci(release):
@@ -156,12 +158,12 @@ def test_datapackage_documents_every_column(release):
     package = json.loads((current / "datapackage.json").read_text())
     assert package["profile"] == "data-package" and package["version"] == current.name
     parquet = {r["name"]: r for r in package["resources"] if r["format"] == "parquet"}
-    assert sorted(parquet) == TABLES
+    assert sorted(parquet) == sorted(TABLES + ["territories_geo"])
     for name, resource in parquet.items():
         fields = resource["schema"]["fields"]
         undocumented = [f["name"] for f in fields if not f["description"]]
         assert undocumented == [], (name, undocumented)
-        assert [f["name"] for f in fields] == [c for (c,) in query(current / resource["path"], "select name from parquet_schema({t}) where num_children is null")]
+        assert [f["name"] for f in fields] == [c for (c,) in query(current / resource["path"], "select column_name from (describe select * from {t})")]
         assert resource["hash"] == "sha256:" + __import__("hashlib").sha256((current / resource["path"]).read_bytes()).hexdigest()
         assert set(resource["schema"]["primaryKey"]) <= {f["name"] for f in fields}
     dictionary = (current / "DATA_DICTIONARY.md").read_text()
@@ -169,3 +171,24 @@ def test_datapackage_documents_every_column(release):
     card = (current / "commuting_flows.README.md").read_text()
     assert "under 200" in card and "How to cite" in card and f"release {current.name}" in card
     assert "URSSAF" not in card  # the citation names only the producers the table comes from
+
+
+
+def test_territories_geo_is_geoparquet_1_1_in_wgs84(release):
+    import geopandas
+    import pyarrow.parquet as pq
+
+    current = latest(release)
+    path = current / "territories_geo.parquet"
+    geo = json.loads(pq.read_schema(path).metadata[b"geo"])
+    assert geo["version"] == "1.1.0" and geo["primary_column"] == "geometry"
+    column = geo["columns"]["geometry"]
+    assert column["encoding"] == "WKB" and column["crs"]["id"] == {"authority": "EPSG", "code": 4326}
+    assert column["covering"]["bbox"]["xmin"] == ["bbox", "xmin"]
+    frame = geopandas.read_parquet(path)
+    assert frame.crs.to_epsg() == 4326 and frame.geometry.is_valid.all()
+    territories = {(lvl, code) for lvl, code in query(current / "territories.parquet", "select level, code from {t}")}
+    assert set(zip(frame.level, frame.code)) == territories  # every territory, groups included
+    epci = frame[(frame.level == "epci") & (frame.code == "200046977")].geometry.iloc[0]
+    lyon, bron = (frame[(frame.level == "commune") & (frame.code == c)].geometry.iloc[0] for c in ("69123", "69029"))
+    assert epci.area == pytest.approx(lyon.area + bron.area, rel=0.02)  # the métropole is its communes dissolved
