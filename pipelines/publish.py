@@ -24,6 +24,10 @@ from .raw import write_json_atomically
 from .release_docs import data_dictionary, datapackage, table_card, write_csv_zip
 
 ASSETS_DIR = PROJECT_ROOT / "assets"
+# Row groups small enough that a query filtered on the sort keys over HTTP reads a small part of a
+# national file (benchmarks/remote_query.py prints the fraction), large enough to compress well.
+ROW_GROUP_ROWS = 32_768
+PARQUET_OPTIONS = f"FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {ROW_GROUP_ROWS}"
 
 
 @dataclass(frozen=True)
@@ -99,10 +103,7 @@ def export_table(con: duckdb.DuckDBPyConnection, descriptor: TableDescriptor, ta
         columns = export_territories_geo(con, descriptor.model, target)
     else:
         order = ", ".join(descriptor.sort_keys)
-        con.execute(
-            f"COPY (SELECT * FROM {descriptor.model} ORDER BY {order}) TO '{target}' "
-            "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)"
-        )
+        con.execute(f"COPY (SELECT * FROM {descriptor.model} ORDER BY {order}) TO '{target}' ({PARQUET_OPTIONS})")
         columns = [{"name": n, "type": t} for n, t, *_ in con.execute(f"DESCRIBE {descriptor.model}").fetchall()]
     rows = con.execute(f"SELECT count(*) FROM '{target}'").fetchone()[0]
     return {

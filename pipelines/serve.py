@@ -73,6 +73,7 @@ class RangeRequestHandler(http.server.SimpleHTTPRequestHandler):
             super().log_message(format, *args)
 
 
-def make_server(directory: Path, port: int, host: str = "127.0.0.1") -> http.server.ThreadingHTTPServer:
-    handler = functools.partial(RangeRequestHandler, directory=str(directory))
+def make_server(directory: Path, port: int, host: str = "127.0.0.1",
+                handler_class: type[RangeRequestHandler] = RangeRequestHandler) -> http.server.ThreadingHTTPServer:
+    handler = functools.partial(handler_class, directory=str(directory))
     return http.server.ThreadingHTTPServer((host, port), handler)
