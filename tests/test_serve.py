@@ -61,3 +61,43 @@ def test_latest_pointer_is_reachable(served, release):
     status, _, body = fetch(f"{served}/latest.json")
     assert status == 200 and latest(release).name in body.decode()
     assert releases(release)
+
+
+def test_flows_info_lists_tables_rows_columns_and_licence(release):
+    import subprocess
+
+    from .conftest import FLOWS
+
+    result = subprocess.run([FLOWS, "info", str(release)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert f"release {latest(release).name}" in result.stdout
+    assert "interdependencies: Interdependencies between pairs of territories" in result.stdout
+    assert "licence: Licence Ouverte / Etalab 2.0" in result.stdout
+    assert "columns: level, origin_code, destination_code, year, workers" in result.stdout
+    missing = subprocess.run([FLOWS, "info", str(release / "nowhere")], capture_output=True, text=True, timeout=60)
+    assert missing.returncode == 1 and "nothing published" in missing.stderr
+
+
+def test_flows_serve_command_answers_ranges(release):
+    import socket
+    import subprocess
+    import time
+
+    from .conftest import FLOWS
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([FLOWS, "serve", str(release), "--port", str(port)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        for _ in range(50):
+            try:
+                status, _, body = fetch(f"http://127.0.0.1:{port}/latest.json", Range="bytes=0-0")
+                break
+            except OSError:
+                time.sleep(0.1)
+        assert (status, body) == (206, b"{")
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
