@@ -34,6 +34,9 @@ def run() -> int:
     except ContractError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    from .publish import output_dir, read_latest
+
+    before = read_latest(output_dir())
     with DagsterInstance.get() as instance:
         result = defs.resolve_job_def(JOB_NAME).execute_in_process(
             instance=instance,
@@ -41,9 +44,11 @@ def run() -> int:
             run_config={"loggers": {"console": {"config": {"log_level": os.environ.get("FLOWS_LOG_LEVEL", "INFO")}}}},
         )
     if result.success:
-        from .publish import output_dir, read_latest
-
-        print(f"published: {read_latest(output_dir())}")
+        after = read_latest(output_dir())
+        if after == before:
+            print(f"nothing changed: no new release; latest is still {after}")
+        else:
+            print(f"published: {after}")
         return 0
     for event in result.all_events:
         if event.is_step_failure:

@@ -157,12 +157,16 @@ def release(context: AssetExecutionContext) -> MaterializeResult:
     models = {t: load_descriptors()[t].model for t in PUBLISHED}
     docs = {t: column_descriptions(DBT_PROJECT.manifest_path, m) for t, m in models.items()}
     lineage = {t: sorted(model_sources(DBT_PROJECT.manifest_path, m) & set(SELECTED)) for t, m in models.items()}
-    path = publish(warehouse_path(), PUBLISHED, provenance, settings, output_dir(), column_docs=docs,
-                   table_sources=lineage)
+    path, is_new = publish(warehouse_path(), PUBLISHED, provenance, settings, output_dir(), column_docs=docs,
+                           table_sources=lineage)
     manifest = json.loads((path / "manifest.json").read_text())
-    context.log.info(f"published release {manifest['release_id']} to {path}")
+    if is_new:
+        context.log.info(f"published release {manifest['release_id']} to {path}")
+    else:
+        context.log.info(f"nothing changed since release {manifest['release_id']}: no new release")
     return MaterializeResult(metadata={
         "release_id": manifest["release_id"],
+        "new_release": is_new,
         "path": str(path),
         "rows": MetadataValue.json({t: m["rows"] for t, m in manifest["tables"].items()}),
     })

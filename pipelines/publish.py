@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -119,48 +120,29 @@ def export_table(con: duckdb.DuckDBPyConnection, descriptor: TableDescriptor, ta
 
 
 def publish(warehouse: Path, tables: list[str], provenance: list[dict], settings: dict, out: Path | None = None,
-            column_docs: dict[str, dict[str, str]] | None = None, table_sources: dict[str, list[str]] | None = None) -> Path:
+            column_docs: dict[str, dict[str, str]] | None = None,
+            table_sources: dict[str, list[str]] | None = None) -> tuple[Path, bool]:
     """Write a complete release of `tables` from the warehouse and point `latest.json` at it.
 
     column_docs: per table, column -> description (dbt YAML); table_sources: per table, the source
-    ids it is built from (for the manifest, the citation and the data package)."""
+    ids it is built from (for the manifest, the citation and the data package). Returns the
+    release now current and whether it is new: when the tables and the source files are the same
+    as in the latest release, nothing is published."""
     column_docs = column_docs or {t: {} for t in tables}
     table_sources = table_sources or {t: sorted(p["source_id"] for p in provenance) for t in tables}
     out = out or output_dir()
     releases = out / "releases"
     releases.mkdir(parents=True, exist_ok=True)
-    descriptors = load_descriptors()
+    remove_abandoned_staging(releases)
     release_id = next_release_id(releases)
     staging = releases / f".tmp-{release_id}-{os.getpid()}"
-    shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
     try:
-        with duckdb.connect(str(warehouse), read_only=True) as con:
-            con.execute("SET threads = 1")  # one writer thread: identical inputs give identical bytes
-            manifest_tables = {t: export_table(con, descriptors[t], staging / f"{t}.parquet") for t in sorted(tables)}
-            for t in sorted(tables):
-                manifest_tables[t]["sources"] = table_sources[t]
-                if descriptors[t].format == "geoparquet":
-                    continue  # no CSV copy of boundaries
-                manifest_tables[t]["csv"] = write_csv_zip(con, descriptors[t].model, descriptors[t].sort_keys,
-                                                          staging / f"{t}.csv.zip")
-            quarantine = con.execute(
-                "SELECT source_id, split_part(quarantine_reason, ':', 1), count(*) FROM quarantine GROUP BY ALL ORDER BY ALL"
-            ).fetchall() if "quarantine" in _relations(con) else []
-        manifest = {
-            "release_id": release_id,
-            "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "settings": settings,
-            "tables": manifest_tables,
-            "sources": sorted(provenance, key=lambda p: p["source_id"]),
-            "quarantine": [{"source_id": s, "reason": r, "rows": n} for s, r, n in quarantine],
-        }
-        write_json_atomically(manifest, staging / "manifest.json")
-        write_json_atomically(datapackage(manifest, descriptors, column_docs), staging / "datapackage.json")
-        (staging / "DATA_DICTIONARY.md").write_text(data_dictionary(manifest, descriptors, column_docs), encoding="utf-8")
-        for t in sorted(tables):
-            card = table_card(t, manifest, descriptors[t], [p for p in provenance if p["source_id"] in table_sources[t]])
-            (staging / f"{t}.README.md").write_text(card, encoding="utf-8")
+        manifest = write_release(staging, release_id, warehouse, tables, provenance, settings, column_docs, table_sources)
+        current = read_latest(out)
+        if current is not None and same_content(manifest, json.loads((current / "manifest.json").read_text())):
+            shutil.rmtree(staging)
+            return current, False
         final = releases / release_id
         os.rename(staging, final)
     except BaseException:
@@ -168,7 +150,70 @@ def publish(warehouse: Path, tables: list[str], provenance: list[dict], settings
         raise
     write_json_atomically({"release_id": release_id, "path": f"releases/{release_id}"}, out / "latest.json")
     apply_retention(out)
-    return final
+    return final, True
+
+
+def write_release(staging: Path, release_id: str, warehouse: Path, tables: list[str], provenance: list[dict],
+                  settings: dict, column_docs: dict, table_sources: dict) -> dict:
+    """Every file of a release into `staging`; returns its manifest."""
+    descriptors = load_descriptors()
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        con.execute("SET threads = 1")  # one writer thread: identical inputs give identical bytes
+        manifest_tables = {}
+        for t in sorted(tables):
+            manifest_tables[t] = export_table(con, descriptors[t], staging / f"{t}.parquet")
+            manifest_tables[t]["sources"] = table_sources[t]
+            if os.environ.get("FLOWS_FAULT_KILL_DURING_PUBLISH") == "1":  # fault injection for the crash tests
+                os.kill(os.getpid(), signal.SIGKILL)
+            if descriptors[t].format != "geoparquet":  # no CSV copy of boundaries
+                manifest_tables[t]["csv"] = write_csv_zip(con, descriptors[t].model, descriptors[t].sort_keys,
+                                                          staging / f"{t}.csv.zip")
+        quarantine = con.execute(
+            "SELECT source_id, split_part(quarantine_reason, ':', 1), count(*) FROM quarantine GROUP BY ALL ORDER BY ALL"
+        ).fetchall() if "quarantine" in _relations(con) else []
+    manifest = {
+        "release_id": release_id,
+        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "settings": settings,
+        "tables": manifest_tables,
+        "sources": sorted(provenance, key=lambda p: p["source_id"]),
+        "quarantine": [{"source_id": s, "reason": r, "rows": n} for s, r, n in quarantine],
+    }
+    write_json_atomically(manifest, staging / "manifest.json")
+    write_json_atomically(datapackage(manifest, descriptors, column_docs), staging / "datapackage.json")
+    (staging / "DATA_DICTIONARY.md").write_text(data_dictionary(manifest, descriptors, column_docs), encoding="utf-8")
+    for t in sorted(tables):
+        card = table_card(t, manifest, descriptors[t], [p for p in provenance if p["source_id"] in table_sources[t]])
+        (staging / f"{t}.README.md").write_text(card, encoding="utf-8")
+    return manifest
+
+
+def same_content(new: dict, old: dict) -> bool:
+    """Same tables with the same bytes, built from the same source files with the same settings."""
+    def fingerprint(manifest: dict) -> tuple:
+        tables = {t: m["sha256"] for t, m in manifest["tables"].items()}
+        sources = {s["source_id"]: sorted(v["sha256"] for v in s["vintages"]) for s in manifest["sources"]}
+        return tables, sources, manifest["settings"]
+
+    return fingerprint(new) == fingerprint(old)
+
+
+def remove_abandoned_staging(releases: Path) -> None:
+    """Temporary release directories of runs that died (killed mid-publication) are removed."""
+    for staging in releases.glob(".tmp-*"):
+        pid = staging.name.rsplit("-", 1)[-1]
+        if not pid.isdigit() or not _process_alive(int(pid)):
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _relations(con: duckdb.DuckDBPyConnection) -> set[str]:

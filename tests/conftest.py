@@ -60,10 +60,11 @@ def run_flows(mirror_url: str, data: Path, output: Path, **env) -> subprocess.Co
 
 @pytest.fixture(scope="session")
 def release(mirror_url, tmp_path_factory):
-    """Two runs over the fixture mirror with the custom groups, each on a fresh warehouse."""
+    """A run over the fixture mirror with the custom groups, published to e2e/out; a second
+    identical run on a fresh warehouse publishes to e2e/out2 (to compare bytes)."""
     root = tmp_path_factory.mktemp("e2e")
-    for data in ("data1", "data2"):
-        result = run_flows(mirror_url, root / data, root / "out", FLOWS_GROUPS=str(GROUPS))
+    for data, out in (("data1", "out"), ("data2", "out2")):
+        result = run_flows(mirror_url, root / data, root / out, FLOWS_GROUPS=str(GROUPS))
         assert result.returncode == 0, result.stderr[-3000:]
     return root / "out"
 

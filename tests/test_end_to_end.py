@@ -34,7 +34,7 @@ def test_release_holds_the_tables_and_a_manifest(release):
 
 
 def test_identical_runs_give_byte_identical_parquet(release):
-    first, second = releases(release)[-2:]
+    first, second = latest(release), latest(release.parent / "out2")
     for table in TABLES:
         for suffix in (".parquet", ".csv.zip"):
             assert (first / f"{table}{suffix}").read_bytes() == (second / f"{table}{suffix}").read_bytes()
@@ -192,3 +192,34 @@ def test_territories_geo_is_geoparquet_1_1_in_wgs84(release):
     epci = frame[(frame.level == "epci") & (frame.code == "200046977")].geometry.iloc[0]
     lyon, bron = (frame[(frame.level == "commune") & (frame.code == c)].geometry.iloc[0] for c in ("69123", "69029"))
     assert epci.area == pytest.approx(lyon.area + bron.area, rel=0.02)  # the métropole is its communes dissolved
+
+
+
+def test_a_refresh_where_nothing_changed_publishes_nothing(mirror_url, release):
+    from .conftest import GROUPS
+
+    before = releases(release)
+    result = run_flows(mirror_url, release.parent / "data1", release, FLOWS_GROUPS=str(GROUPS))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "nothing changed: no new release" in result.stdout
+    assert releases(release) == before
+    assert not list((release / "releases").glob(".tmp-*"))
+
+
+def test_sigkill_during_publication_keeps_the_last_release_and_rerun_converges(mirror_url, release, tmp_path):
+    import shutil
+
+    from .conftest import GROUPS
+
+    out = tmp_path / "out"
+    shutil.copytree(release, out)  # a published directory with one good release
+    good = latest(out)
+    killed = run_flows(mirror_url, tmp_path / "data", out, FLOWS_GROUPS=str(GROUPS), FLOWS_SOURCES="",
+                       FLOWS_TARGET_COG="2026", FLOWS_FAULT_KILL_DURING_PUBLISH="1", FLOWS_KEEP_RELEASES="")
+    assert killed.returncode != 0
+    assert list((out / "releases").glob(".tmp-*"))  # the run died with its release half-written
+    assert latest(out) == good and json.loads((good / "manifest.json").read_text())["tables"]
+    again = run_flows(mirror_url, tmp_path / "data", out, FLOWS_GROUPS=str(GROUPS))
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert not list((out / "releases").glob(".tmp-*"))
+    assert latest(out) == good  # same inputs: the rerun converges on the same release

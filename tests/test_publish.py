@@ -63,3 +63,17 @@ def test_csv_copies_defuse_spreadsheet_formulas(tmp_path):
     assert sorted(rows[1:]) == sorted([["'+33 1", "1.0"], ["'-rm", "2.0"], ["'=HYPERLINK(\"http://x\")", "-4.5"],
                                        ["'@SUM(A1)", "3.0"], ["Saint-Ouen", "-0.5"]])
     assert info["file"] == "t.csv.zip" and len(info["sha256"]) == 64
+
+
+def test_abandoned_staging_of_dead_runs_is_removed(tmp_path):
+    import os
+
+    from pipelines.publish import remove_abandoned_staging
+
+    releases = tmp_path / "releases"
+    dead = releases / ".tmp-2026.01.01-999999999"
+    alive = releases / f".tmp-2026.01.01-{os.getpid()}"
+    for d in (dead, alive):
+        d.mkdir(parents=True)
+    remove_abandoned_staging(releases)
+    assert not dead.exists() and alive.exists()
