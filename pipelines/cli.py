@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import fcntl
 import json
 import os
+import time
 import sys
 from pathlib import Path
 
@@ -22,8 +25,58 @@ def dagster_home() -> Path:
     return home
 
 
+class WarehouseBusy(RuntimeError):
+    pass
+
+
+@contextlib.contextmanager
+def warehouse_lock():
+    """One run at a time on a data directory: the DuckDB warehouse has a single writer. A second
+    run waits FLOWS_LOCK_WAIT seconds (default 0) for the first, then refuses."""
+    from .raw import data_dir
+
+    directory = data_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "flows.lock"
+    wait = float(os.environ.get("FLOWS_LOCK_WAIT", "0") or 0)
+    with open(path, "a+") as handle:
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    handle.seek(0)
+                    holder = handle.read().strip() or "another process"
+                    raise WarehouseBusy(
+                        f"another run holds the warehouse in {directory} ({holder}); "
+                        "wait for it to finish, or set FLOWS_LOCK_WAIT=<seconds> to queue behind it"
+                    ) from None
+                time.sleep(0.5)
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()} since {time.strftime('%Y-%m-%d %H:%M:%S')}")
+        handle.flush()
+        try:
+            yield
+        finally:
+            handle.seek(0)
+            handle.truncate()
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def run() -> int:
     os.environ.setdefault("DO_NOT_TRACK", "1")
+    try:
+        with warehouse_lock():
+            return _run_job()
+    except WarehouseBusy as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 3
+
+
+def _run_job() -> int:
     dagster_home()
     from dagster import DagsterInstance
 

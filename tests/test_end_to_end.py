@@ -223,3 +223,18 @@ def test_sigkill_during_publication_keeps_the_last_release_and_rerun_converges(m
     assert again.returncode == 0, again.stderr[-3000:]
     assert not list((out / "releases").glob(".tmp-*"))
     assert latest(out) == good  # same inputs: the rerun converges on the same release
+
+
+def test_a_second_run_on_a_busy_warehouse_refuses_clearly(mirror_url, tmp_path):
+    import fcntl
+
+    data = tmp_path / "data"
+    data.mkdir()
+    with open(data / "flows.lock", "a+") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a run in progress
+        held.write("pid 12345 since 2026-11-23 05:00:00")
+        held.flush()
+        result = run_flows(mirror_url, data, tmp_path / "out", FLOWS_LOCK_WAIT="1")
+    assert result.returncode == 3
+    assert "another run holds the warehouse" in result.stderr and "pid 12345" in result.stderr
+    assert not (tmp_path / "out").exists()
