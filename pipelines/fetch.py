@@ -13,13 +13,14 @@ import gzip
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
 import urllib3
@@ -75,6 +76,31 @@ class FetchSettings:
             cache_dir=Path(os.environ.get("FLOWS_CACHE", PROJECT_ROOT / ".flows_cache")),
             progress=os.environ.get("FLOWS_PROGRESS", "1") != "0",
         )
+
+
+SECRET_PARAMETERS = re.compile(r"(token|key|secret|password|passwd|signature|sig|credential|auth)", re.IGNORECASE)
+
+
+def redact(location: str) -> str:
+    """A URL safe to log or store: no user:password@, and secret-looking query values masked."""
+    parts = urlsplit(location)
+    if not parts.scheme:
+        return location
+    netloc = parts.hostname or ""
+    if parts.port:
+        netloc += f":{parts.port}"
+    query = urlencode([(k, "***" if SECRET_PARAMETERS.search(k) else v) for k, v in parse_qsl(parts.query, keep_blank_values=True)])
+    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+
+
+def scrub(text: str, location: str) -> str:
+    """Remove from a message any secret that `location` carries (password, secret query values)."""
+    parts = urlsplit(location)
+    secrets = [parts.password, parts.username if parts.password else None]
+    secrets += [v for k, v in parse_qsl(parts.query) if SECRET_PARAMETERS.search(k)]
+    for secret in filter(None, secrets):
+        text = text.replace(secret, "***")
+    return text
 
 
 def mirror_location(mirror: str, official_url: str) -> str:
@@ -146,20 +172,20 @@ def fetch(official_url: str, source_id: str, settings: FetchSettings | None = No
     tried: list[str] = []
     errors: list[str] = []
     for location in candidate_locations(official_url, settings):
-        tried.append(location)
+        tried.append(redact(location))
         try:
             if "://" in location:
                 result = _fetch_http(location, official_url, cache, settings)
             else:
                 result = _fetch_local(location, official_url, cache)
         except (FetchError, OSError, requests.RequestException) as exc:
-            errors.append(f"{location}: {exc}")
+            errors.append(scrub(f"{redact(location)}: {exc}", location))
             continue
         result.tried = tried
         return result
     if not tried:
         raise FetchError(f"source {source_id}: no location to try (FLOWS_OFFLINE=1 and no FLOWS_MIRROR)")
-    raise FetchError(f"source {source_id}: could not fetch {official_url}; tried:\n  " + "\n  ".join(errors))
+    raise FetchError(f"source {source_id}: could not fetch {redact(official_url)}; tried:\n  " + "\n  ".join(errors))
 
 
 def _fetch_local(path: str, official_url: str, cache: Cache) -> FetchResult:
@@ -185,7 +211,7 @@ def _fetch_http(url: str, official_url: str, cache: Cache, settings: FetchSettin
 
 
 def _http_attempt(url: str, official_url: str, cache: Cache, settings: FetchSettings) -> FetchResult:
-    cached = cache.entry(url)
+    cached = cache.entry(redact(url))
     headers = {"User-Agent": "territorial-flows (open data warehouse)"}
     if cached and cached.get("etag"):
         headers["If-None-Match"] = cached["etag"]
@@ -198,7 +224,7 @@ def _http_attempt(url: str, official_url: str, cache: Cache, settings: FetchSett
     with response:
         if response.status_code == 304 and cached:
             blob = cache.blobs / cached["sha256"]
-            return FetchResult(url, official_url, blob, cached["sha256"], cached["size"], from_cache=True)
+            return FetchResult(redact(url), official_url, blob, cached["sha256"], cached["size"], from_cache=True)
         if response.status_code >= 500:
             raise _Retryable(f"HTTP {response.status_code}")
         if response.status_code != 200:
@@ -208,8 +234,8 @@ def _http_attempt(url: str, official_url: str, cache: Cache, settings: FetchSett
         "etag": response.headers.get("ETag"),
         "last_modified": response.headers.get("Last-Modified"),
     }
-    digest, size, blob = cache.store(url, temp_path, validators)
-    return FetchResult(url, official_url, blob, digest, size)
+    digest, size, blob = cache.store(redact(url), temp_path, validators)
+    return FetchResult(redact(url), official_url, blob, digest, size)
 
 
 def _stream_to_temp(response: requests.Response, directory: Path, settings: FetchSettings) -> Path:

@@ -158,3 +158,26 @@ def test_gzip_bomb_is_capped_and_corrupt_gzip_is_clear(tmp_path):
     broken.write_bytes(b"\x1f\x8b\x08\x00garbage")
     with pytest.raises(ArchiveError, match="not a valid gzip"):
         read_gzip(broken)
+
+
+def test_credentials_in_a_mirror_url_never_reach_messages_or_the_cache(tmp_path, scripted):
+    from pipelines.fetch import redact
+
+    handler, url = scripted
+    secret_mirror = url.replace("http://", "http://agency:s3cr3t-pass@") + "/base?token=t0k3n-value&v=2"
+    assert redact(secret_mirror) == url + "/base?token=%2A%2A%2A&v=2"
+    handler.script += [(200, b"ok\n", {"ETag": '"e"'})]
+    result = fetch(OFFICIAL, "s", settings(tmp_path, url.replace("http://", "http://agency:s3cr3t-pass@")))
+    index = (tmp_path / "cache" / "index.json").read_text()
+    assert "s3cr3t-pass" not in index and "s3cr3t-pass" not in result.url
+    handler.script += [(404, b"", {})]
+    with pytest.raises(FetchError) as error:
+        fetch(OFFICIAL + "?token=t0k3n-value", "s", settings(tmp_path, url.replace("http://", "http://agency:s3cr3t-pass@")))
+    assert "s3cr3t-pass" not in str(error.value) and "t0k3n-value" not in str(error.value)
+
+
+def test_every_official_url_is_https():
+    from pipelines.contracts import load_contracts
+
+    urls = [v.url for c in load_contracts().values() for v in c.vintages] + [c.landing_page for c in load_contracts().values()]
+    assert urls and all(u.startswith("https://") for u in urls), [u for u in urls if not u.startswith("https://")]
