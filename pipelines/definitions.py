@@ -14,11 +14,19 @@ from dagster import (
     AssetExecutionContext,
     AssetKey,
     AssetSelection,
+    DefaultScheduleStatus,
+    DefaultSensorStatus,
     Definitions,
     MaterializeResult,
     MetadataValue,
+    RunRequest,
+    ScheduleDefinition,
+    SensorEvaluationContext,
+    SensorResult,
+    SkipReason,
     asset,
     define_asset_job,
+    sensor,
 )
 from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
 
@@ -37,6 +45,7 @@ from .raw import (
     materialise_source,
     raw_dir,
 )
+from .refresh import changed_sources, sensor_interval_seconds, source_signatures
 from .selection import column_descriptions, model_sources, models_allowed, prepare_dbt_manifest
 
 JOB_NAME = "flows_job"
@@ -181,8 +190,51 @@ def job_selection() -> AssetSelection:
 
 flows_job = define_asset_job(JOB_NAME, selection=job_selection(), description="Fetch, build and publish.")
 
+flows_schedule = ScheduleDefinition(
+    name="flows_weekly",
+    job=flows_job,
+    cron_schedule=os.environ.get("FLOWS_SCHEDULE_CRON", "0 5 * * 1"),  # Mondays at 05:00
+    execution_timezone="Europe/Paris",
+    default_status=DefaultScheduleStatus.RUNNING,
+    description="Full refresh; unchanged downloads are answered 304 and an unchanged result publishes nothing.",
+)
+
+
+def assets_depending_on(sources: list[str]) -> list[AssetKey]:
+    """The raw assets of `sources`, the derived raw tables and dbt models built from them, the release."""
+    changed = set(sources)
+    keys = [AssetKey(["raw", s]) for s in sources]
+    if changed & set(PASSAGE_INPUTS):
+        keys.append(AssetKey(["raw", PASSAGE_ID]))
+        changed.add(PASSAGE_ID)
+    if CONTOURS_ID in changed:
+        keys.append(AssetKey(["raw", CENTROIDS_ID]))
+        changed.add(CENTROIDS_ID)
+    allowed = models_allowed(DBT_PROJECT.manifest_path, set(SELECTED) | _passage_if(SELECTED))
+    keys += [AssetKey([m]) for m in sorted(allowed) if model_sources(DBT_PROJECT.manifest_path, m) & changed]
+    return keys + [release.key]
+
+
+@sensor(
+    name="source_changes",
+    job=flows_job,
+    minimum_interval_seconds=sensor_interval_seconds(),
+    default_status=DefaultSensorStatus.RUNNING,
+    description="Asks every source (HEAD: ETag, Last-Modified, size) whether it changed; runs only what depends on the changed ones.",
+)
+def source_changes(context: SensorEvaluationContext):
+    current = source_signatures(CONTRACTS, SELECTED)
+    changed = changed_sources(context.cursor, current)
+    cursor = json.dumps(current, sort_keys=True)
+    if not changed:
+        return SensorResult(skip_reason=SkipReason("no source changed"), cursor=cursor)
+    request = RunRequest(run_key=cursor, asset_selection=assets_depending_on(changed), tags={"changed_sources": ",".join(changed)})
+    return SensorResult(run_requests=[request], cursor=cursor)
+
 defs = Definitions(
     assets=[raw_asset(c) for c in CONTRACTS.values()] + [commune_passage, custom_groups, commune_centroids, dbt_models, release],
     jobs=[flows_job],
+    schedules=[flows_schedule],
+    sensors=[source_changes],
     resources={"dbt": DbtCliResource(project_dir=DBT_PROJECT, dbt_executable=str(Path(sys.executable).parent / "dbt"))},
 )
