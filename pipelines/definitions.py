@@ -11,6 +11,9 @@ import sys
 from pathlib import Path
 
 from dagster import (
+    AssetCheckExecutionContext,
+    AssetCheckResult,
+    AssetCheckSeverity,
     AssetExecutionContext,
     AssetKey,
     AssetSelection,
@@ -25,6 +28,7 @@ from dagster import (
     SensorResult,
     SkipReason,
     asset,
+    asset_check,
     define_asset_job,
     sensor,
 )
@@ -32,7 +36,7 @@ from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
 
 from .contracts import PROJECT_ROOT, Contract, load_contracts, selected_source_ids
 from .geography import target_cog_year
-from .publish import load_descriptors, output_dir, publish
+from .publish import load_descriptors, output_dir, publish, read_latest, rows_by_year
 from .raw import (
     CENTROIDS_ID,
     CONTOURS_ID,
@@ -181,6 +185,34 @@ def release(context: AssetExecutionContext) -> MaterializeResult:
     })
 
 
+def row_count_check(table: str):
+    """Rows per year of a mart against the latest release, within FLOWS_ROWCOUNT_TOLERANCE (a
+    fraction, default 0.5); blocking: a failure stops publication."""
+    descriptor = load_descriptors()[table]
+
+    @asset_check(asset=AssetKey([descriptor.model]), name=f"{table}_row_counts_vs_latest_release", blocking=True,
+                 description=f"Rows per year of {table} within FLOWS_ROWCOUNT_TOLERANCE of the latest release.")
+    def _check(context: AssetCheckExecutionContext) -> AssetCheckResult:
+        tolerance = float(os.environ.get("FLOWS_ROWCOUNT_TOLERANCE", "0.5"))
+        previous = read_latest(output_dir())
+        previous_file = previous / f"{table}.parquet" if previous else None
+        if previous_file is None or not previous_file.exists():
+            return AssetCheckResult(passed=True, metadata={"previous_release": "none"})
+        now = rows_by_year(warehouse_path(), descriptor.model)
+        before = rows_by_year(previous_file, None)
+        drifts = {year: (before.get(year, 0), now.get(year, 0)) for year in sorted(set(now) | set(before))
+                  if abs(now.get(year, 0) - before.get(year, 0)) > tolerance * max(before.get(year, 0), 1)}
+        return AssetCheckResult(
+            passed=not drifts,
+            severity=AssetCheckSeverity.ERROR,
+            description=None if not drifts else f"{table}: rows (previous, now) beyond {tolerance:.0%}: {drifts}",
+            metadata={"previous_release": previous.name, "tolerance": tolerance,
+                      "drifts": MetadataValue.json({str(y): list(v) for y, v in drifts.items()})},
+        )
+
+    return _check
+
+
 def job_selection() -> AssetSelection:
     keys = [AssetKey(["raw", s]) for s in SELECTED + sorted(_passage_if(SELECTED))]
     models = models_allowed(DBT_PROJECT.manifest_path, set(SELECTED) | _passage_if(SELECTED))
@@ -233,6 +265,7 @@ def source_changes(context: SensorEvaluationContext):
 
 defs = Definitions(
     assets=[raw_asset(c) for c in CONTRACTS.values()] + [commune_passage, custom_groups, commune_centroids, dbt_models, release],
+    asset_checks=[row_count_check(t) for t in PUBLISHED if load_descriptors()[t].format == "parquet"],
     jobs=[flows_job],
     schedules=[flows_schedule],
     sensors=[source_changes],

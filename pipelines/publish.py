@@ -216,6 +216,16 @@ def _process_alive(pid: int) -> bool:
     return True
 
 
+def rows_by_year(path: Path, model: str | None) -> dict[int | None, int]:
+    """Row counts per year of a table in the warehouse (model) or of a published Parquet file."""
+    with duckdb.connect(str(path) if model else ":memory:", read_only=bool(model)) as con:
+        relation = model or f"'{path}'"
+        columns = {c for c, *_ in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()}
+        if "year" not in columns:
+            return {None: con.execute(f"SELECT count(*) FROM {relation}").fetchone()[0]}
+        return dict(con.execute(f"SELECT year, count(*) FROM {relation} GROUP BY year").fetchall())
+
+
 def _relations(con: duckdb.DuckDBPyConnection) -> set[str]:
     return {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
 

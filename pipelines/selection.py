@@ -11,9 +11,9 @@ from dagster_dbt import DbtProject
 
 
 def prepare_dbt_manifest(project: DbtProject) -> None:
-    """Parse the dbt project when its manifest is missing or older than any model or macro."""
+    """Parse the dbt project when its manifest is missing or older than any model, macro or test."""
     manifest = Path(project.manifest_path)
-    inputs = [p for d in ("models", "macros") for p in (Path(project.project_dir) / d).rglob("*") if p.is_file()]
+    inputs = [p for d in ("models", "macros", "tests") for p in (Path(project.project_dir) / d).rglob("*") if p.is_file()]
     inputs.append(Path(project.project_dir) / "dbt_project.yml")
     if manifest.exists() and manifest.stat().st_mtime >= max(p.stat().st_mtime for p in inputs):
         return

@@ -238,3 +238,25 @@ def test_a_second_run_on_a_busy_warehouse_refuses_clearly(mirror_url, tmp_path):
     assert result.returncode == 3
     assert "another run holds the warehouse" in result.stderr and "pid 12345" in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_row_count_drift_beyond_tolerance_blocks_publication(mirror_url, release, tmp_path):
+    import shutil
+    import zipfile
+
+    from .conftest import GROUPS, MIRROR
+
+    out = tmp_path / "out"
+    shutil.copytree(release, out)
+    mirror = tmp_path / "mirror"
+    shutil.copytree(MIRROR, mirror)
+    flux = next(mirror.rglob("base-flux-mobilite-domicile-lieu-travail-2022_csv.zip"))
+    with zipfile.ZipFile(flux) as archive:
+        (name,) = archive.namelist()
+        lines = archive.read(name).decode().splitlines(keepends=True)
+    with zipfile.ZipFile(flux, "w") as archive:  # a new vintage that lost most of its rows
+        archive.writestr(name, "".join(lines[:15]))
+    result = run_flows(str(mirror), tmp_path / "data", out, FLOWS_GROUPS=str(GROUPS), FLOWS_ROWCOUNT_TOLERANCE="0.3")
+    assert result.returncode != 0
+    assert "commuting_flows_row_counts_vs_latest_release" in result.stderr + result.stdout
+    assert latest(out) == out / "releases" / latest(release).name  # nothing new was published
