@@ -32,6 +32,11 @@ CHUNK = 1 << 20
 DEFAULT_MAX_UNCOMPRESSED = 4 << 30  # 4 GiB: the largest national file is far below this
 
 
+def max_uncompressed_bytes() -> int:
+    """FLOWS_MAX_UNCOMPRESSED_BYTES, or 4 GiB: the most an archive may expand to."""
+    return int(os.environ.get("FLOWS_MAX_UNCOMPRESSED_BYTES", DEFAULT_MAX_UNCOMPRESSED))
+
+
 class FetchError(RuntimeError):
     """A source could not be downloaded from any of the URLs tried."""
 
@@ -75,6 +80,7 @@ class FetchSettings:
             offline=os.environ.get("FLOWS_OFFLINE", "") not in ("", "0"),
             cache_dir=Path(os.environ.get("FLOWS_CACHE", PROJECT_ROOT / ".flows_cache")),
             progress=os.environ.get("FLOWS_PROGRESS", "1") != "0",
+            timeout_seconds=float(os.environ.get("FLOWS_HTTP_TIMEOUT", "30")),
         )
 
 
@@ -249,19 +255,21 @@ def _stream_to_temp(response: requests.Response, directory: Path, settings: Fetc
         with tmp, bar:
             for chunk in response.raw.stream(CHUNK, decode_content=True):
                 tmp.write(chunk)
-                received = response.raw.tell()
+                received += len(chunk)
                 bar.update(len(chunk))
     except (urllib3.exceptions.HTTPError, requests.RequestException, OSError) as exc:
         Path(tmp.name).unlink(missing_ok=True)
         raise _Retryable(f"body interrupted after {received} bytes: {type(exc).__name__}: {exc}") from exc
-    if expected_size is not None and received != expected_size:
+    on_the_wire = response.raw.tell()  # Content-Length counts encoded bytes
+    if expected_size is not None and on_the_wire != expected_size:
         Path(tmp.name).unlink(missing_ok=True)
-        raise _Retryable(f"body has {received} bytes, Content-Length announced {expected_size}")
+        raise _Retryable(f"body has {on_the_wire} bytes, Content-Length announced {expected_size}")
     return Path(tmp.name)
 
 
-def open_member(archive_path: Path, pattern: str | None, max_bytes: int = DEFAULT_MAX_UNCOMPRESSED) -> tuple[str, bytes]:
+def open_member(archive_path: Path, pattern: str | None, max_bytes: int | None = None) -> tuple[str, bytes]:
     """Read the one archive member matching `pattern`, refusing unsafe or oversized archives."""
+    max_bytes = max_bytes or max_uncompressed_bytes()
     try:
         archive = zipfile.ZipFile(archive_path)
     except zipfile.BadZipFile as exc:
@@ -289,8 +297,9 @@ def _read_capped(archive: zipfile.ZipFile, member: zipfile.ZipInfo, max_bytes: i
         raise ArchiveError(f"{member.filename} is corrupt: {exc}") from exc
 
 
-def read_gzip(path: Path, max_bytes: int = DEFAULT_MAX_UNCOMPRESSED) -> bytes:
+def read_gzip(path: Path, max_bytes: int | None = None) -> bytes:
     """Decompress a gzip file, refusing one that expands beyond `max_bytes`."""
+    max_bytes = max_bytes or max_uncompressed_bytes()
     try:
         with gzip.open(path, "rb") as stream:
             return _drain(stream, path.name, max_bytes)
