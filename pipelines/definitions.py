@@ -5,6 +5,7 @@ among them, and publishes the tables those models allow.
 """
 
 
+import hashlib
 import json
 import os
 import sys
@@ -23,13 +24,13 @@ from dagster import (
     MaterializeResult,
     MetadataValue,
     RunRequest,
-    ScheduleDefinition,
+    ScheduleEvaluationContext,
     SensorEvaluationContext,
-    SensorResult,
     SkipReason,
     asset,
     asset_check,
     define_asset_job,
+    schedule,
     sensor,
 )
 from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
@@ -49,7 +50,8 @@ from .raw import (
     materialise_source,
     raw_dir,
 )
-from .refresh import changed_sources, sensor_interval_seconds, source_signatures
+from .fetch import FetchSettings
+from .refresh import changed_sources, sensor_interval_seconds
 from .selection import column_descriptions, model_sources, models_allowed, prepare_dbt_manifest
 
 JOB_NAME = "flows_job"
@@ -222,15 +224,6 @@ def job_selection() -> AssetSelection:
 
 flows_job = define_asset_job(JOB_NAME, selection=job_selection(), description="Fetch, build and publish.")
 
-flows_schedule = ScheduleDefinition(
-    name="flows_weekly",
-    job=flows_job,
-    cron_schedule=os.environ.get("FLOWS_SCHEDULE_CRON", "0 5 * * 1"),  # Mondays at 05:00
-    execution_timezone="Europe/Paris",
-    default_status=DefaultScheduleStatus.RUNNING,
-    description="Full refresh; unchanged downloads are answered 304 and an unchanged result publishes nothing.",
-)
-
 
 def assets_depending_on(sources: list[str]) -> list[AssetKey]:
     """The raw assets of `sources`, the derived raw tables and dbt models built from them, the release."""
@@ -247,27 +240,57 @@ def assets_depending_on(sources: list[str]) -> list[AssetKey]:
     return keys + [release.key]
 
 
+def refresh_evaluation() -> RunRequest | SkipReason:
+    """Shared by the schedule and the sensor: a run of what depends on the changed sources, or a skip."""
+    changed = changed_sources(CONTRACTS, SELECTED)
+    if not changed:
+        return SkipReason("no source changed since it was last fetched")
+    return refresh_request(changed)
+
+
+def refresh_request(changed: list[str]) -> RunRequest:
+    """A run of what depends on the changed sources; the run key dedupes repeated evaluations."""
+    fingerprint = hashlib.sha256(json.dumps(changed).encode() + str(sorted(source_cache_state())).encode()).hexdigest()
+    return RunRequest(run_key=fingerprint[:16], asset_selection=assets_depending_on(changed),
+                      tags={"changed_sources": ",".join(changed)})
+
+
+def source_cache_state() -> list[str]:
+    """What the download cache knows now (changes after every fetch), to key refresh runs."""
+    index = FetchSettings.from_env().cache_dir / "index.json"
+    return [index.read_text()] if index.exists() else []
+
+
+@schedule(
+    name="flows_weekly",
+    job_name=JOB_NAME,
+    cron_schedule=os.environ.get("FLOWS_SCHEDULE_CRON", "0 5 * * 1"),  # Mondays at 05:00
+    execution_timezone="Europe/Paris",
+    default_status=DefaultScheduleStatus.RUNNING,
+    description="Weekly refresh of what depends on the sources that changed since their last fetch; "
+    "skipped when none did.",
+)
+def flows_weekly(context: ScheduleEvaluationContext):
+    return refresh_evaluation()
+
+
 @sensor(
     name="source_changes",
-    job=flows_job,
+    job_name=JOB_NAME,
     minimum_interval_seconds=sensor_interval_seconds(),
-    default_status=DefaultSensorStatus.RUNNING,
-    description="Asks every source (HEAD: ETag, Last-Modified, size) whether it changed; runs only what depends on the changed ones.",
+    default_status=DefaultSensorStatus.STOPPED,
+    description="Between scheduled refreshes, asks every source whether it changed (HEAD: ETag, "
+    "Last-Modified, size; a mirror directory's files are hashed) and runs what depends on the changed ones.",
 )
 def source_changes(context: SensorEvaluationContext):
-    current = source_signatures(CONTRACTS, SELECTED)
-    changed = changed_sources(context.cursor, current)
-    cursor = json.dumps(current, sort_keys=True)
-    if not changed:
-        return SensorResult(skip_reason=SkipReason("no source changed"), cursor=cursor)
-    request = RunRequest(run_key=cursor, asset_selection=assets_depending_on(changed), tags={"changed_sources": ",".join(changed)})
-    return SensorResult(run_requests=[request], cursor=cursor)
+    return refresh_evaluation()
+
 
 defs = Definitions(
     assets=[raw_asset(c) for c in CONTRACTS.values()] + [commune_passage, custom_groups, commune_centroids, dbt_models, release],
     asset_checks=[row_count_check(t) for t in PUBLISHED if load_descriptors()[t].format == "parquet"],
     jobs=[flows_job],
-    schedules=[flows_schedule],
+    schedules=[flows_weekly],
     sensors=[source_changes],
     resources={"dbt": DbtCliResource(project_dir=DBT_PROJECT, dbt_executable=str(Path(sys.executable).parent / "dbt"))},
 )

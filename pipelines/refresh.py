@@ -1,53 +1,54 @@
-"""Change detection for scheduled refreshes: ask each source whether its files changed.
+"""Change detection for scheduled refreshes: has any file of a source changed since it was last
+fetched?
 
-For every vintage URL the first location of the fetch chain (mirror or official) is asked with a
-HEAD request (for a mirror directory, the file's size and modification time); the ETag,
-Last-Modified and Content-Length form a signature. A source whose signature differs from the one
-recorded at the previous evaluation is changed.
+The download cache remembers, for every location fetched, the sha256 and the ETag / Last-Modified
+of the last response. A file on an http(s) mirror or producer site is asked with a HEAD request
+and compared with those validators (then with its size); a file in a mirror directory is hashed.
+A source never fetched counts as changed.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
 import requests
 
 from .contracts import Contract
-from .fetch import FetchSettings, candidate_locations, redact
+from .fetch import Cache, FetchSettings, candidate_locations, file_sha256, redact
 
 
-def signature(official_url: str, settings: FetchSettings) -> str:
-    """What the producer (or mirror) says about the file now, without downloading it."""
+def file_changed(official_url: str, settings: FetchSettings, cache: Cache) -> bool:
     locations = candidate_locations(official_url, settings)
     if not locations:
-        return "unreachable: no location"
+        return False  # nothing can be fetched: nothing to refresh
     location = locations[0]
+    entry = cache.entry(redact(location))
+    if entry is None:
+        return True
     if "://" not in location:
         path = Path(location)
-        if not path.is_file():
-            return "missing"
-        stat = path.stat()
-        return f"size={stat.st_size};mtime={stat.st_mtime_ns}"
+        return not path.is_file() or file_sha256(path)[0] != entry["sha256"]
     try:
         response = requests.head(location, timeout=settings.timeout_seconds, allow_redirects=True)
-    except requests.RequestException as exc:
-        return f"unreachable: {type(exc).__name__}"
+    except requests.RequestException:
+        return False  # unreachable now: the next evaluation asks again
+    if response.status_code != 200:
+        return False
     headers = response.headers
-    return f"status={response.status_code};etag={headers.get('ETag')};modified={headers.get('Last-Modified')};" \
-           f"size={headers.get('Content-Length')}"
+    if entry.get("etag") and headers.get("ETag"):
+        return headers["ETag"] != entry["etag"]
+    if entry.get("last_modified") and headers.get("Last-Modified"):
+        return headers["Last-Modified"] != entry["last_modified"]
+    size = headers.get("Content-Length")
+    return size is None or int(size) != entry["size"]
 
 
-def source_signatures(contracts: dict[str, Contract], source_ids: list[str], settings: FetchSettings | None = None) -> dict:
+def changed_sources(contracts: dict[str, Contract], source_ids: list[str], settings: FetchSettings | None = None) -> list[str]:
+    """The sources with at least one vintage file changed since it was last fetched."""
     settings = settings or FetchSettings.from_env()
-    return {s: {redact(v.url): signature(v.url, settings) for v in contracts[s].vintages} for s in source_ids}
-
-
-def changed_sources(previous_cursor: str | None, current: dict) -> list[str]:
-    """Sources whose signature differs from the cursor's (all of them on the first evaluation)."""
-    previous = json.loads(previous_cursor) if previous_cursor else {}
-    return sorted(s for s, sig in current.items() if previous.get(s) != sig)
+    cache = Cache(settings.cache_dir)
+    return sorted(s for s in source_ids if any(file_changed(v.url, settings, cache) for v in contracts[s].vintages))
 
 
 def sensor_interval_seconds() -> int:
