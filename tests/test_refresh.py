@@ -64,3 +64,50 @@ def test_http_sources_are_asked_with_head_requests(tmp_path, monkeypatch, mirror
     monkeypatch.setattr(http.server.SimpleHTTPRequestHandler, "do_HEAD", counting_head)
     assert changed_sources(contracts, ["insee_cog_regions"]) == []
     assert len(heads) == 1 and heads[0].endswith("v_region_2026.csv")
+
+
+PARTIAL_RUN = """
+import json
+from pipelines.cli import dagster_home
+dagster_home()
+from dagster import DagsterInstance, build_schedule_context
+from pipelines.definitions import JOB_NAME, defs, flows_weekly
+request = flows_weekly(build_schedule_context())
+with DagsterInstance.get() as instance:
+    result = defs.resolve_job_def(JOB_NAME).execute_in_process(
+        instance=instance, asset_selection=request.asset_selection, raise_on_error=False)
+keys = sorted({e.asset_key.to_user_string() for e in result.get_asset_materialization_events()})
+print(json.dumps({"success": result.success, "materialized": keys}))
+"""
+
+
+def test_changing_one_source_republishes_only_what_depends_on_it(tmp_path):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from .conftest import PROJECT, latest, releases, run_flows
+
+    mirror = tmp_path / "mirror"
+    shutil.copytree(MIRROR, mirror)
+    data, out = tmp_path / "data", tmp_path / "out"
+    first = run_flows(str(mirror), data, out)
+    assert first.returncode == 0, first.stderr[-2000:]
+    before = latest(out)
+    regions = next(mirror.rglob("v_region_2026.csv"))
+    regions.write_text(regions.read_text().replace("Corse", "Collectivité de Corse"))
+    env = {**os.environ, "FLOWS_MIRROR": str(mirror), "FLOWS_DATA": str(data), "FLOWS_OUTPUT": str(out),
+           "FLOWS_OFFLINE": "1", "FLOWS_PROGRESS": "0"}
+    partial = subprocess.run([sys.executable, "-c", PARTIAL_RUN], cwd=PROJECT, env=env, capture_output=True,
+                             text=True, timeout=600)
+    assert partial.returncode == 0, partial.stderr[-3000:]
+    outcome = json.loads(partial.stdout.strip().splitlines()[-1])
+    assert outcome["success"]
+    built = set(outcome["materialized"])
+    assert {"raw/insee_cog_regions", "territories", "release"} <= built
+    assert not {"raw/insee_mobpro_flux", "raw/cerema_enaf", "commuting_flows", "int_commuting_flows_commune"} & built
+    after = latest(out)
+    assert after != before and len(releases(out)) == 2
+    assert (after / "commuting_flows.parquet").read_bytes() == (before / "commuting_flows.parquet").read_bytes()
+    assert (after / "territories.parquet").read_bytes() != (before / "territories.parquet").read_bytes()
