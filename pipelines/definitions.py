@@ -1,4 +1,5 @@
-"""Dagster code location: raw assets (one per source), the dbt models, the publish asset, one job.
+"""Dagster code location: raw assets (one per source), the dbt models (dbt tests as asset checks),
+row-count checks, the publish asset, one job, a weekly schedule and a change sensor.
 
 `FLOWS_SOURCES=<ids>` restricts the job to those sources, the dbt models whose sources are all
 among them, and publishes the tables those models allow.
@@ -38,6 +39,7 @@ from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
 from .contracts import PROJECT_ROOT, Contract, load_contracts, selected_source_ids
 from .geography import target_cog_year
 from .publish import load_descriptors, output_dir, publish, read_latest, rows_by_year
+from .fetch import FetchSettings
 from .raw import (
     CENTROIDS_ID,
     CONTOURS_ID,
@@ -50,7 +52,6 @@ from .raw import (
     materialise_source,
     raw_dir,
 )
-from .fetch import FetchSettings
 from .refresh import changed_sources, sensor_interval_seconds
 from .selection import column_descriptions, model_sources, models_allowed, prepare_dbt_manifest
 
@@ -143,24 +144,22 @@ def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource):
     yield from dbt.cli(["build", "--vars", dbt_vars], context=context).stream()
 
 
-def published_tables(selected: list[str]) -> list[str]:
-    allowed = models_allowed(DBT_PROJECT.manifest_path, set(selected) | _passage_if(selected))
-    return sorted(t for t, d in load_descriptors().items() if d.model in allowed)
-
-
-def _passage_if(selected: list[str]) -> set[str]:
-    """Derived raw tables a selection allows: the passage needs its inputs; groups and centroids
-    are always built (empty without FLOWS_GROUPS or boundaries)."""
+def derived_raw_tables(selected: list[str]) -> set[str]:
+    """Raw tables built in Python from the selected sources: the passage needs its inputs; groups
+    and centroids are always built (empty without FLOWS_GROUPS or boundaries)."""
     return ({PASSAGE_ID} if all(s in selected for s in PASSAGE_INPUTS) else set()) | {GROUPS_ID, CENTROIDS_ID}
 
 
 SELECTED = selected_source_ids(list(CONTRACTS))
-PUBLISHED = published_tables(SELECTED)
+DERIVED = derived_raw_tables(SELECTED)
+ALLOWED_MODELS = models_allowed(DBT_PROJECT.manifest_path, set(SELECTED) | DERIVED)
+DESCRIPTORS = load_descriptors()
+PUBLISHED = sorted(t for t, d in DESCRIPTORS.items() if d.model in ALLOWED_MODELS)
 
 
 @asset(
     group_name="publish",
-    deps=[AssetKey([load_descriptors()[t].model]) for t in PUBLISHED],
+    deps=[AssetKey([DESCRIPTORS[t].model]) for t in PUBLISHED],
     description="A versioned release of the published tables with its manifest, then latest.json.",
     kinds={"parquet"},
 )
@@ -169,7 +168,7 @@ def release(context: AssetExecutionContext) -> MaterializeResult:
         raise RuntimeError(f"FLOWS_SOURCES={','.join(SELECTED)} allows none of the published tables")
     provenance = [json.loads((raw_dir() / f"{s}.provenance.json").read_text()) for s in SELECTED]
     settings = {"target_cog": TARGET_COG, "sources": SELECTED, "groups_file": Path(os.environ.get("FLOWS_GROUPS", "")).name}
-    models = {t: load_descriptors()[t].model for t in PUBLISHED}
+    models = {t: DESCRIPTORS[t].model for t in PUBLISHED}
     docs = {t: column_descriptions(DBT_PROJECT.manifest_path, m) for t, m in models.items()}
     lineage = {t: sorted(model_sources(DBT_PROJECT.manifest_path, m) & set(SELECTED)) for t, m in models.items()}
     path, is_new = publish(warehouse_path(), PUBLISHED, provenance, settings, output_dir(), column_docs=docs,
@@ -190,7 +189,7 @@ def release(context: AssetExecutionContext) -> MaterializeResult:
 def row_count_check(table: str):
     """Rows per year of a mart against the latest release, within FLOWS_ROWCOUNT_TOLERANCE (a
     fraction, default 0.5); blocking: a failure stops publication."""
-    descriptor = load_descriptors()[table]
+    descriptor = DESCRIPTORS[table]
 
     @asset_check(asset=AssetKey([descriptor.model]), name=f"{table}_row_counts_vs_latest_release", blocking=True,
                  description=f"Rows per year of {table} within FLOWS_ROWCOUNT_TOLERANCE of the latest release.")
@@ -216,9 +215,8 @@ def row_count_check(table: str):
 
 
 def job_selection() -> AssetSelection:
-    keys = [AssetKey(["raw", s]) for s in SELECTED + sorted(_passage_if(SELECTED))]
-    models = models_allowed(DBT_PROJECT.manifest_path, set(SELECTED) | _passage_if(SELECTED))
-    keys += [AssetKey([m]) for m in sorted(models)]
+    keys = [AssetKey(["raw", s]) for s in SELECTED + sorted(DERIVED)]
+    keys += [AssetKey([m]) for m in sorted(ALLOWED_MODELS)]
     return AssetSelection.assets(*keys) | AssetSelection.assets(release)
 
 
@@ -235,8 +233,7 @@ def assets_depending_on(sources: list[str]) -> list[AssetKey]:
     if CONTOURS_ID in changed:
         keys.append(AssetKey(["raw", CENTROIDS_ID]))
         changed.add(CENTROIDS_ID)
-    allowed = models_allowed(DBT_PROJECT.manifest_path, set(SELECTED) | _passage_if(SELECTED))
-    keys += [AssetKey([m]) for m in sorted(allowed) if model_sources(DBT_PROJECT.manifest_path, m) & changed]
+    keys += [AssetKey([m]) for m in sorted(ALLOWED_MODELS) if model_sources(DBT_PROJECT.manifest_path, m) & changed]
     return keys + [release.key]
 
 
@@ -288,7 +285,7 @@ def source_changes(context: SensorEvaluationContext):
 
 defs = Definitions(
     assets=[raw_asset(c) for c in CONTRACTS.values()] + [commune_passage, custom_groups, commune_centroids, dbt_models, release],
-    asset_checks=[row_count_check(t) for t in PUBLISHED if load_descriptors()[t].format == "parquet"],
+    asset_checks=[row_count_check(t) for t in PUBLISHED if DESCRIPTORS[t].format == "parquet"],
     jobs=[flows_job],
     schedules=[flows_weekly],
     sensors=[source_changes],
