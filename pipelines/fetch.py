@@ -18,7 +18,7 @@ import shutil
 import tempfile
 import time
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -57,7 +57,6 @@ class FetchResult:
     sha256: str
     size: int
     from_cache: bool = False
-    tried: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -175,10 +174,11 @@ def fetch(official_url: str, source_id: str, settings: FetchSettings | None = No
     """Get one file, trying the mirror then the official URL; raise FetchError naming all tried."""
     settings = settings or FetchSettings.from_env()
     cache = Cache(settings.cache_dir)
-    tried: list[str] = []
+    locations = candidate_locations(official_url, settings)
+    if not locations:
+        raise FetchError(f"source {source_id}: no location to try (FLOWS_OFFLINE=1 and no FLOWS_MIRROR)")
     errors: list[str] = []
-    for location in candidate_locations(official_url, settings):
-        tried.append(redact(location))
+    for location in locations:
         try:
             if "://" in location:
                 result = _fetch_http(location, official_url, cache, settings)
@@ -187,10 +187,7 @@ def fetch(official_url: str, source_id: str, settings: FetchSettings | None = No
         except (FetchError, OSError, requests.RequestException) as exc:
             errors.append(scrub(f"{redact(location)}: {exc}", location))
             continue
-        result.tried = tried
         return result
-    if not tried:
-        raise FetchError(f"source {source_id}: no location to try (FLOWS_OFFLINE=1 and no FLOWS_MIRROR)")
     raise FetchError(f"source {source_id}: could not fetch {redact(official_url)}; tried:\n  " + "\n  ".join(errors))
 
 
@@ -217,7 +214,8 @@ def _fetch_http(url: str, official_url: str, cache: Cache, settings: FetchSettin
 
 
 def _http_attempt(url: str, official_url: str, cache: Cache, settings: FetchSettings) -> FetchResult:
-    cached = cache.entry(redact(url))
+    key = redact(url)  # cache key and reported location: never a credential
+    cached = cache.entry(key)
     headers = {"User-Agent": "territorial-flows (open data warehouse)"}
     if cached and cached.get("etag"):
         headers["If-None-Match"] = cached["etag"]
@@ -230,7 +228,7 @@ def _http_attempt(url: str, official_url: str, cache: Cache, settings: FetchSett
     with response:
         if response.status_code == 304 and cached:
             blob = cache.blobs / cached["sha256"]
-            return FetchResult(redact(url), official_url, blob, cached["sha256"], cached["size"], from_cache=True)
+            return FetchResult(key, official_url, blob, cached["sha256"], cached["size"], from_cache=True)
         if response.status_code >= 500:
             raise _Retryable(f"HTTP {response.status_code}")
         if response.status_code != 200:
@@ -240,8 +238,8 @@ def _http_attempt(url: str, official_url: str, cache: Cache, settings: FetchSett
         "etag": response.headers.get("ETag"),
         "last_modified": response.headers.get("Last-Modified"),
     }
-    digest, size, blob = cache.store(redact(url), temp_path, validators)
-    return FetchResult(redact(url), official_url, blob, digest, size)
+    digest, size, blob = cache.store(key, temp_path, validators)
+    return FetchResult(key, official_url, blob, digest, size)
 
 
 def _stream_to_temp(response: requests.Response, directory: Path, settings: FetchSettings) -> Path:

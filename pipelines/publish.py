@@ -7,7 +7,6 @@ leaves the previous release and `latest.json` as they were.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -20,6 +19,7 @@ import duckdb
 import yaml
 
 from .contracts import PROJECT_ROOT
+from .fetch import file_sha256
 from .geo import export_territories_geo
 from .raw import write_json_atomically
 from .release_docs import data_dictionary, datapackage, table_card, write_csv_zip
@@ -95,10 +95,6 @@ def apply_retention(out: Path, keep: int | None = None) -> list[str]:
     return removed
 
 
-def sha256_of(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def export_table(con: duckdb.DuckDBPyConnection, descriptor: TableDescriptor, target: Path) -> dict:
     if descriptor.format == "geoparquet":
         columns = export_territories_geo(con, descriptor.model, target)
@@ -115,7 +111,7 @@ def export_table(con: duckdb.DuckDBPyConnection, descriptor: TableDescriptor, ta
         "rows": rows,
         "columns": columns,
         "bytes": target.stat().st_size,
-        "sha256": sha256_of(target),
+        "sha256": file_sha256(target)[0],
     }
 
 
