@@ -7,6 +7,7 @@ import contextlib
 import fcntl
 import json
 import os
+import re
 import time
 import sys
 from pathlib import Path
@@ -103,13 +104,26 @@ def _run_job() -> int:
         else:
             print(f"published: {after}")
         return 0
+    fetch_failed = False
     for event in result.all_events:
         if event.is_step_failure:
             error = event.step_failure_data.error
-            message = error.cause.message if error and error.cause else (error.message if error else "")
-            print(f"error in {event.step_key}: {message.strip() or error.message.strip()}", file=sys.stderr)
+            root = error.cause if error and error.cause else error
+            message = (root.message if root else "").strip() or (error.message.strip() if error else "")
+            message = re.sub(r"^[\w.]+\.(\w+Error|HostUnreachable): ", "", message)  # the class is noise here
+            fetch_failed |= bool(root) and root.cls_name in ("FetchError", "HostUnreachable")
+            print(f"error in {event.step_key}: {message}", file=sys.stderr)
+    if fetch_failed:
+        print(NETWORK_HINT, file=sys.stderr)
     print("the run failed: nothing was published; the previous release is untouched", file=sys.stderr)
     return 1
+
+
+NETWORK_HINT = (
+    "hint: some producers' files could not be downloaded. Without the network, point FLOWS_MIRROR at a "
+    "directory or URL holding copies (<mirror>/<host>/<path>) and set FLOWS_OFFLINE=1; behind a proxy, "
+    "set HTTPS_PROXY=http://host:port (and HTTP_PROXY for http URLs)."
+)
 
 
 def info(output: Path) -> int:

@@ -8,6 +8,7 @@ among them, and publishes the tables those models allow.
 
 import hashlib
 import json
+import logging
 import os
 import sys
 from pathlib import Path
@@ -21,6 +22,7 @@ from dagster import (
     AssetSelection,
     DefaultScheduleStatus,
     DefaultSensorStatus,
+    Field,
     Definitions,
     MaterializeResult,
     MetadataValue,
@@ -31,12 +33,13 @@ from dagster import (
     asset,
     asset_check,
     define_asset_job,
+    logger,
     schedule,
     sensor,
 )
 from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
 
-from .contracts import PROJECT_ROOT, Contract, load_contracts, selected_source_ids
+from .contracts import PROJECT_ROOT, Contract, ContractError, load_contracts, selected_source_ids
 from .geography import target_cog_year
 from .publish import load_descriptors, output_dir, publish, read_latest, rows_by_year
 from .fetch import FetchSettings
@@ -53,10 +56,11 @@ from .raw import (
     raw_dir,
 )
 from .refresh import changed_sources, sensor_interval_seconds
-from .selection import column_descriptions, model_sources, models_allowed, prepare_dbt_manifest
+from .selection import column_descriptions, model_sources, models_allowed, prepare_dbt_manifest, unusable_selection
 
 JOB_NAME = "flows_job"
 PASSAGE_INPUTS = ("insee_cog_mouvements", "insee_populations_legales")
+GROUP_CODE_REFERENCES = ("insee_cog_communes", "insee_cog_mouvements")  # to check the codes of FLOWS_GROUPS
 
 os.environ.setdefault("DO_NOT_TRACK", "1")
 CONTRACTS = load_contracts()
@@ -114,6 +118,7 @@ def commune_passage() -> MaterializeResult:
 @asset(
     key=AssetKey(["raw", GROUPS_ID]),
     group_name="raw",
+    deps=[AssetKey(["raw", s]) for s in GROUP_CODE_REFERENCES],
     description="Custom groups of communes from FLOWS_GROUPS (group_id, group_name, commune_code), e.g. "
     "the perimeter of one reciprocity contract; empty when FLOWS_GROUPS is not set.",
     kinds={"python", "parquet"},
@@ -155,6 +160,20 @@ DERIVED = derived_raw_tables(SELECTED)
 ALLOWED_MODELS = models_allowed(DBT_PROJECT.manifest_path, set(SELECTED) | DERIVED)
 DESCRIPTORS = load_descriptors()
 PUBLISHED = sorted(t for t, d in DESCRIPTORS.items() if d.model in ALLOWED_MODELS)
+
+
+def sources_needed(model: str) -> set[str]:
+    """The source ids (contracts) a model is built from, the passage's inputs standing for it."""
+    needs = model_sources(DBT_PROJECT.manifest_path, model) - {GROUPS_ID, CENTROIDS_ID}
+    if PASSAGE_ID in needs:
+        needs = (needs - {PASSAGE_ID}) | set(PASSAGE_INPUTS)
+    return needs
+
+
+if set(SELECTED) != set(CONTRACTS):
+    problem = unusable_selection(set(SELECTED), {t: sources_needed(d.model) for t, d in DESCRIPTORS.items()})
+    if problem:
+        raise ContractError(problem)
 
 
 @asset(
@@ -283,7 +302,32 @@ def source_changes(context: SensorEvaluationContext):
     return refresh_evaluation()
 
 
+class WithoutStackTraces(logging.Filter):
+    """Keeps a failed step's message and drops Dagster's stack trace (FLOWS_LOG_LEVEL=DEBUG keeps it):
+    `flows run` ends with one line per failure that says what to do."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "\nStack Trace:" in message:
+            record.msg, record.args = message.split("\nStack Trace:")[0].rstrip(), ()
+        return True
+
+
+@logger(config_schema={"log_level": Field(str, is_required=False, default_value="INFO")},
+        description="Console log of `flows run`: Dagster's events, stack traces only at DEBUG.")
+def flows_console(init_context) -> logging.Logger:
+    level = init_context.logger_config["log_level"].upper()
+    console = logging.Logger("flows", level=level)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s - %(levelname)s - %(message)s", "%Y-%m-%d %H:%M:%S"))
+    if level != "DEBUG":
+        handler.addFilter(WithoutStackTraces())
+    console.addHandler(handler)
+    return console
+
+
 defs = Definitions(
+    loggers={"console": flows_console},
     assets=[raw_asset(c) for c in CONTRACTS.values()] + [commune_passage, custom_groups, commune_centroids, dbt_models, release],
     asset_checks=[row_count_check(t) for t in PUBLISHED if DESCRIPTORS[t].format == "parquet"],
     jobs=[flows_job],

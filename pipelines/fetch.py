@@ -49,6 +49,15 @@ class _Retryable(Exception):
     pass
 
 
+class HostUnreachable(FetchError):
+    """The host cannot be resolved or connected to: no retry, and no other file asked of it."""
+
+
+# Hosts found unreachable in this process: a run without the network fails in seconds per host,
+# not in minutes of retries per file.
+UNREACHABLE_HOSTS: dict[str, str] = {}
+
+
 @dataclass
 class FetchResult:
     url: str  # the URL (or mirror path) the bytes came from
@@ -67,6 +76,7 @@ class FetchSettings:
     attempts: int = 4
     backoff_seconds: float = 0.5
     timeout_seconds: float = 30.0
+    connect_timeout_seconds: float = 5.0
     progress: bool = True
 
     @classmethod
@@ -80,6 +90,7 @@ class FetchSettings:
             cache_dir=Path(os.environ.get("FLOWS_CACHE", PROJECT_ROOT / ".flows_cache")),
             progress=os.environ.get("FLOWS_PROGRESS", "1") != "0",
             timeout_seconds=float(os.environ.get("FLOWS_HTTP_TIMEOUT", "30")),
+            connect_timeout_seconds=float(os.environ.get("FLOWS_CONNECT_TIMEOUT", "5")),
         )
 
 
@@ -188,7 +199,7 @@ def fetch(official_url: str, source_id: str, settings: FetchSettings | None = No
             errors.append(scrub(f"{redact(location)}: {exc}", location))
             continue
         return result
-    raise FetchError(f"source {source_id}: could not fetch {redact(official_url)}; tried:\n  " + "\n  ".join(errors))
+    raise FetchError(f"source {source_id}: could not fetch {redact(official_url)}; tried " + "; ".join(errors))
 
 
 def _fetch_local(path: str, official_url: str, cache: Cache) -> FetchResult:
@@ -202,6 +213,9 @@ def _fetch_local(path: str, official_url: str, cache: Cache) -> FetchResult:
 
 
 def _fetch_http(url: str, official_url: str, cache: Cache, settings: FetchSettings) -> FetchResult:
+    host = urlsplit(url).netloc
+    if host in UNREACHABLE_HOSTS:
+        raise HostUnreachable(f"not tried: {UNREACHABLE_HOSTS[host]} earlier in this run")
     last_error = "no attempt made"
     for attempt in range(settings.attempts):
         if attempt:
@@ -221,9 +235,15 @@ def _http_attempt(url: str, official_url: str, cache: Cache, settings: FetchSett
         headers["If-None-Match"] = cached["etag"]
     if cached and cached.get("last_modified"):
         headers["If-Modified-Since"] = cached["last_modified"]
+    timeout = (min(settings.connect_timeout_seconds, settings.timeout_seconds), settings.timeout_seconds)
     try:
-        response = requests.get(url, headers=headers, stream=True, timeout=settings.timeout_seconds)
+        response = requests.get(url, headers=headers, stream=True, timeout=timeout)
     except (requests.Timeout, requests.ConnectionError) as exc:
+        unreachable = unreachable_reason(exc, settings)
+        if unreachable:
+            host = urlsplit(url).netloc
+            UNREACHABLE_HOSTS[host] = f"{redact(url).split('/')[2]} {unreachable}"
+            raise HostUnreachable(f"{unreachable} (not retried)") from exc
         raise _Retryable(f"{type(exc).__name__}: {exc}") from exc
     with response:
         if response.status_code == 304 and cached:
@@ -240,6 +260,22 @@ def _http_attempt(url: str, official_url: str, cache: Cache, settings: FetchSett
     }
     digest, size, blob = cache.store(key, temp_path, validators)
     return FetchResult(key, official_url, blob, digest, size)
+
+
+def unreachable_reason(exc: requests.RequestException, settings: FetchSettings) -> str | None:
+    """'name not resolved' or 'no connection within N s' when the host itself is out of reach
+    (no network, a firewall, a wrong name); None for faults worth retrying (a reset, a read timeout)."""
+    text = repr(exc)
+    if isinstance(exc, requests.exceptions.ProxyError):
+        return None
+    if "NameResolutionError" in text or "Name or service not known" in text or "getaddrinfo failed" in text \
+            or "Temporary failure in name resolution" in text or "No address associated" in text:
+        return "name not resolved (DNS)"
+    if "Connection refused" in text or "ConnectionRefusedError" in text:
+        return "connection refused"
+    if isinstance(exc, requests.ConnectTimeout):
+        return f"no connection within {settings.connect_timeout_seconds:g} s"
+    return None
 
 
 def _stream_to_temp(response: requests.Response, directory: Path, settings: FetchSettings) -> Path:
@@ -279,7 +315,9 @@ def open_member(archive_path: Path, pattern: str | None, max_bytes: int | None =
         total = sum(m.file_size for m in members)
         if total > max_bytes:
             raise ArchiveError(f"archive declares {total} uncompressed bytes, over the limit of {max_bytes}")
-        matches = [m for m in members if fnmatch.fnmatch(Path(m.filename).name, pattern or "*")]
+        # Case-insensitive: INSEE names the same member `.csv` one year and `.CSV` the next.
+        wanted = (pattern or "*").lower()
+        matches = [m for m in members if fnmatch.fnmatchcase(Path(m.filename).name.lower(), wanted)]
         if len(matches) != 1:
             names = ", ".join(m.filename for m in members)
             raise ArchiveError(f"expected one member matching {pattern!r}, found {len(matches)} among: {names}")

@@ -25,6 +25,11 @@ PASSAGE_SCHEMA = {
 }
 
 
+# The passage from a code of any past vintage (replaying the whole history), used for codes that
+# a user typed (FLOWS_GROUPS) and that the target geography no longer has.
+ANY_VINTAGE = 0
+
+
 @dataclass(frozen=True)
 class Event:
     effective: date
@@ -57,7 +62,8 @@ def passage(events: list[Event], geography: int, target: int, population: dict[s
 
     Returns, for each code whose destiny changed, {target code: (ratio, split method)}.
     """
-    start, end = date(geography, 1, 1), date(target, 1, 1)
+    start = date.min if geography == ANY_VINTAGE else date(geography, 1, 1)
+    end = date(target, 1, 1)
     by_date: dict[date, dict[str, list[Event]]] = defaultdict(lambda: defaultdict(list))
     for e in events:
         if start < e.effective <= end:

@@ -15,7 +15,7 @@ import polars as pl
 
 from .contracts import PROJECT_ROOT, Contract, load_contracts
 from .fetch import FetchSettings, fetch
-from .geography import events_from_mouvements, passage_table, target_cog_year
+from .geography import ANY_VINTAGE, events_from_mouvements, passage_table, target_cog_year
 from .parse import parse_file
 
 PASSAGE_ID = "commune_passage"
@@ -95,19 +95,30 @@ def materialise_passage(contracts: dict[str, Contract] | None = None, out_dir: P
         pl.col("municipal_population").str.contains(r"^\d+$")
     )
     population = {
-        f"{dep.strip()[:2].upper()}{number.strip()}": float(pop)
+        populations_commune_code(dep, number): float(pop)
         for dep, number, pop in populations.select("departement_code", "commune_number", "municipal_population").iter_rows()
     }
-    geographies = sorted({v.geography for c in contracts.values() for v in c.vintages})
+    geographies = sorted({v.geography for c in contracts.values() for v in c.vintages} | {ANY_VINTAGE})
     table = passage_table(events_from_mouvements(mouvements), geographies, target, population)
     write_parquet_atomically(table, out_dir / f"{PASSAGE_ID}.parquet")
     return {"target_cog": target, "rows": table.height, "geographies": geographies}
 
 
+def populations_commune_code(departement: str, number: str) -> str:
+    """The commune code from the populations légales' DEP and CODCOM (as staging builds it):
+    01 + 001, 2A + 004; overseas either 971 + 01 or 971 (97) + 101, all giving 97101."""
+    departement, number = departement.strip().upper(), number.strip()
+    if len(departement) == 3 and len(number) == 2:
+        return departement + number
+    return departement[:2] + number
+
+
 def materialise_groups(out_dir: Path | None = None) -> dict:
     """Copy the `FLOWS_GROUPS` membership CSV (group_id, group_name, commune_code) to raw Parquet.
 
-    Without FLOWS_GROUPS the table is empty and no `group` level is published.
+    Without FLOWS_GROUPS the table is empty and no `group` level is published. A code unknown to
+    every vintage of the commune reference and of its change history stops the run here, before
+    any heavy work; a code that has since merged or split is re-based in dbt like any source's.
     """
     out_dir = out_dir or raw_dir()
     path = os.environ.get("FLOWS_GROUPS")
@@ -125,8 +136,41 @@ def materialise_groups(out_dir: Path | None = None) -> dict:
         frame = frame.select(GROUP_COLUMNS)
     frame = frame.with_row_index("source_row", offset=2).with_columns(
         pl.col("source_row").cast(pl.Int64), pl.lit(Path(path).name if path else "").alias("source_file"))
+    if path:
+        check_group_codes(frame, path, known_commune_codes(out_dir))
     write_parquet_atomically(frame, out_dir / f"{GROUPS_ID}.parquet")
     return {"file": path or "", "groups": frame["group_id"].n_unique(), "rows": frame.height}
+
+
+def normalised_commune_code(code: str | None) -> str:
+    """As dbt's commune_code macro: trimmed, upper-cased, 1 to 4 digits left-padded to 5."""
+    code = (code or "").strip().upper()
+    return code.zfill(5) if code.isdigit() and len(code) < 5 else code
+
+
+def known_commune_codes(out_dir: Path) -> set[str]:
+    """Every code of every vintage of the commune reference (arrondissements included) and of its
+    change history: a code outside this set exists in no geography the pipeline knows."""
+    needed = [out_dir / "insee_cog_communes.parquet", out_dir / "insee_cog_mouvements.parquet"]
+    if not all(p.exists() for p in needed):
+        raise GroupsFileError("FLOWS_GROUPS is checked against insee_cog_communes and insee_cog_mouvements: "
+                              "add both to FLOWS_SOURCES")
+    codes = set(pl.read_parquet(out_dir / "insee_cog_communes.parquet", columns=["commune_code"])["commune_code"])
+    history = pl.read_parquet(out_dir / "insee_cog_mouvements.parquet", columns=["code_before", "code_after"])
+    codes |= set(history["code_before"]) | set(history["code_after"])
+    return {normalised_commune_code(c) for c in codes if c}
+
+
+def check_group_codes(frame: pl.DataFrame, path: str, known: set[str]) -> None:
+    unknown = [(row, code) for row, code in frame.select("source_row", "commune_code").iter_rows()
+               if normalised_commune_code(code) not in known]
+    if unknown:
+        listed = ", ".join(f"{code or '(empty)'} (line {row})" for row, code in unknown[:20])
+        more = f" and {len(unknown) - 20} more" if len(unknown) > 20 else ""
+        raise GroupsFileError(
+            f"FLOWS_GROUPS file {path}, column commune_code: {len(unknown)} code(s) unknown to every vintage of the "
+            f"commune reference and its change history: {listed}{more}. Correct them (5 characters, e.g. 01004, 2A004)."
+        )
 
 
 def materialise_centroids(out_dir: Path | None = None) -> dict:

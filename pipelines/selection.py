@@ -74,3 +74,27 @@ def model_sources(manifest_path: str | Path, model: str) -> set[str]:
     _, names = _lineage(str(manifest_path))
     uid = next(u for u, n in names.items() if u.startswith("model.") and n == model)
     return upstream_sources(manifest_path, uid)
+
+
+def unusable_selection(selected: set[str], table_needs: dict[str, set[str]]) -> str | None:
+    """Why a FLOWS_SOURCES selection cannot do what it asks, or None when it can.
+
+    table_needs: published table -> the source ids it is built from. A selection publishes the
+    tables whose sources it holds all of; a selected source that reaches no such table, or a
+    selection that reaches none at all, is named with the sources it lacks.
+    """
+    reachable = {t for t, needs in table_needs.items() if needs <= selected}
+    problems = []
+    for source in sorted(selected):
+        tables = {t: needs - selected for t, needs in table_needs.items() if source in needs}
+        if tables and not any(t in reachable for t in tables):
+            table, missing = min(tables.items(), key=lambda item: (len(item[1]), item[0]))
+            problems.append(f"{source} feeds {', '.join(sorted(tables))}; {table} also needs {', '.join(sorted(missing))}")
+    if not reachable:
+        smallest = min(table_needs.items(), key=lambda item: (len(item[1] - selected), item[0]))
+        problems.append(f"no published table can be built; the nearest, {smallest[0]}, "
+                        f"needs {', '.join(sorted(smallest[1] - selected))}")
+    if not problems:
+        return None
+    return ("FLOWS_SOURCES lacks required sources: " + "; ".join(problems)
+            + ". Add them to FLOWS_SOURCES, or leave it empty to run every source.")

@@ -146,9 +146,9 @@ def test_quarantined_rows_point_at_file_and_row(mirror_url, release):
         "select source_file, source_row, quarantine_reason from quarantine where vintage = 2019 order by source_row").fetchall()
     assert rows == [
         ("base-csv-flux-mobilite-domicile-lieu-travail-2019.zip!base-flux-mobilite-domicile-lieu-travail-2019.csv",
-         76, "commune code unknown to COG 2026 in residence_code: 01999"),
+         228, "commune code unknown to COG 2026 in residence_code: 01999"),
         ("base-csv-flux-mobilite-domicile-lieu-travail-2019.zip!base-flux-mobilite-domicile-lieu-travail-2019.csv",
-         77, "not a number in workers: n.d."),
+         229, "not a number in workers: n.d."),
     ]
 
 

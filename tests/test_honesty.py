@@ -1,0 +1,160 @@
+"""Issue 8, honest numbers: nothing set aside silently, complete denominators, unknown is not
+zero, re-based group files, real-format robustness, running without the network."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+import zipfile
+
+import polars as pl
+import pytest
+import requests
+
+from pipelines import fetch as fetch_module
+from pipelines.contracts import load_contracts
+from pipelines.fetch import FetchError, FetchSettings, fetch, mirror_location
+from pipelines.parse import parse_file
+from pipelines.raw import GroupsFileError, materialise_groups, populations_commune_code
+from pipelines.selection import unusable_selection
+
+from .conftest import GROUPS, MIRROR, PROJECT, latest, query
+
+CONTRACTS = load_contracts()
+
+
+# --- 6. real-format robustness --------------------------------------------------------------
+
+def test_base_cc_member_with_upper_case_extension_is_read():
+    contract = CONTRACTS["insee_emploi_pop_active"]
+    for vintage in contract.vintages:
+        path = mirror_location(str(MIRROR), vintage.url)
+        with zipfile.ZipFile(path) as archive:
+            assert any(n.endswith(".CSV") for n in archive.namelist())  # as INSEE names it
+        frame = parse_file(contract, vintage, __import__("pathlib").Path(path))
+        assert frame.height > 0 and frame["source_file"][0].endswith(".CSV")
+
+
+@pytest.mark.parametrize("dep,number,code", [("01", "001", "01001"), ("2A", "004", "2A004"), ("971", "01", "97101"),
+                                             ("971", "101", "97101"), ("97", "101", "97101"), ("974", "411", "97411")])
+def test_populations_code_from_both_overseas_layouts(dep, number, code):
+    assert populations_commune_code(dep, number) == code
+
+
+def test_a_selection_lacking_a_required_source_names_it():
+    needs = {"commuting_flows": {"insee_mobpro_flux", "insee_cog_communes", "insee_epci"},
+             "territories": {"insee_cog_communes", "insee_epci"}}
+    message = unusable_selection({"insee_mobpro_flux", "insee_cog_communes"}, needs)
+    assert "insee_mobpro_flux feeds commuting_flows" in message and "insee_epci" in message
+    assert unusable_selection({"insee_mobpro_flux", "insee_cog_communes", "insee_epci"}, needs) is None
+    assert "territories, needs insee_epci" in unusable_selection({"insee_cog_communes"}, needs)
+
+
+def test_flows_run_refuses_a_selection_lacking_a_required_source(mirror_url, tmp_path):
+    from .conftest import run_flows
+
+    result = run_flows(mirror_url, tmp_path / "data", tmp_path / "out", FLOWS_SOURCES="insee_mobpro_flux")
+    assert result.returncode == 2
+    assert "FLOWS_SOURCES lacks required sources" in result.stderr and "insee_cog_communes" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+# --- 5. group files re-based ----------------------------------------------------------------
+
+def reference_raw(directory):
+    """The raw COG tables of the fixture mirror, as the raw assets write them."""
+    from pipelines.raw import materialise_source
+
+    settings = FetchSettings(mirror=str(MIRROR), offline=True, cache_dir=directory / "cache", progress=False)
+    for source_id in ("insee_cog_communes", "insee_cog_mouvements"):
+        materialise_source(CONTRACTS[source_id], settings, directory)
+
+
+def test_group_codes_unknown_to_every_vintage_stop_with_their_lines(tmp_path, monkeypatch):
+    reference_raw(tmp_path)
+    groups = tmp_path / "groups.csv"
+    groups.write_text("group_id,group_name,commune_code\ng,G,01002\ng,G,1001\ng,G,93059\ng,G,2A999\n")
+    monkeypatch.setenv("FLOWS_GROUPS", str(groups))
+    with pytest.raises(GroupsFileError) as error:
+        materialise_groups(tmp_path)
+    message = str(error.value)
+    assert "2 code(s) unknown" in message and "93059 (line 4)" in message and "2A999 (line 5)" in message
+    assert "01002" not in message and "1001" not in message  # merged since, and a padded code: known
+
+
+def test_merged_code_in_the_groups_file_counts_for_its_successor(release):
+    assert "01002" in GROUPS.read_text() and "01004" not in GROUPS.read_text()  # 01002 merged into 01004 in 2025
+    current = latest(release)
+    members = query(current / "territories.parquet", "select population from {t} where level = 'group' and code = 'lyon_bugey'")
+    communes = query(current / "territories.parquet",
+                     "select sum(population) from {t} where level = 'commune' and code in ('69123', '69029', '01004')")
+    assert members == communes
+
+
+# --- 7. running without the network ---------------------------------------------------------
+
+def test_an_unresolvable_host_fails_at_once_and_is_not_asked_again(tmp_path, monkeypatch):
+    calls = []
+
+    def no_dns(host, *args, **kwargs):
+        calls.append(host)
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_dns)
+    monkeypatch.setattr(fetch_module, "UNREACHABLE_HOSTS", {})
+    settings = FetchSettings(cache_dir=tmp_path, attempts=4, backoff_seconds=1, progress=False)
+    started = time.monotonic()
+    for name in ("a.csv", "b.csv", "c.csv"):
+        with pytest.raises(FetchError, match="name not resolved"):
+            fetch(f"https://producer.example/{name}", "s", settings)
+    assert time.monotonic() - started < 2  # no retry, no backoff
+    assert len(calls) == 1  # the host is not asked again in the same run
+
+
+def test_https_proxy_is_honoured(tmp_path, monkeypatch):
+    """A proxy on 127.0.0.1 that refuses every tunnel: the CONNECT it receives proves requests
+    went through HTTPS_PROXY (nothing leaves this machine)."""
+    import http.server
+    import threading
+
+    seen = []
+
+    class RefusingProxy(http.server.BaseHTTPRequestHandler):
+        def do_CONNECT(self):
+            seen.append(self.path)
+            self.send_error(502)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), RefusingProxy)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("HTTPS_PROXY", f"http://127.0.0.1:{server.server_address[1]}")
+    monkeypatch.setattr(fetch_module, "UNREACHABLE_HOSTS", {})
+    settings = FetchSettings(cache_dir=tmp_path, attempts=1, progress=False)
+    with pytest.raises(FetchError):
+        fetch("https://www.insee.fr/fr/statistiques/fichier/1/x.zip", "s", settings)
+    server.shutdown()
+    assert seen == ["www.insee.fr:443"]
+
+
+def test_install_leaves_no_build_metadata_in_git():
+    tracked = subprocess.run(["git", "ls-files"], cwd=PROJECT, capture_output=True, text=True).stdout.split()
+    assert not [p for p in tracked if ".egg-info" in p]
+    ignored = subprocess.run(["git", "check-ignore", "-q", "territorial_flows.egg-info/PKG-INFO"], cwd=PROJECT)
+    assert ignored.returncode == 0
+
+
+def test_a_run_that_reaches_no_host_ends_with_one_line_per_source_and_a_hint(tmp_path):
+    from .conftest import run_flows
+
+    started = time.monotonic()
+    result = run_flows("http://127.0.0.1:9/nothing-here", tmp_path / "data", tmp_path / "out")
+    assert result.returncode == 1
+    assert time.monotonic() - started < 60  # refused at once, not retried file after file
+    lines = [l for l in result.stderr.splitlines() if l.startswith("error in raw__")]
+    assert len(lines) == len(CONTRACTS) and all("could not fetch" in l for l in lines)
+    assert "Stack Trace" not in result.stderr and "Traceback" not in result.stderr
+    assert "FLOWS_MIRROR" in result.stderr and "HTTPS_PROXY" in result.stderr
+    assert not (tmp_path / "out" / "latest.json").exists()
