@@ -97,6 +97,7 @@ def _run_job() -> int:
             raise_on_error=False,
             run_config={"loggers": {"console": {"config": {"log_level": os.environ.get("FLOWS_LOG_LEVEL", "INFO")}}}},
         )
+    print_set_aside(result.run_id, failed=not result.success)
     if result.success:
         after = read_latest(output_dir())
         if after == before:
@@ -106,11 +107,16 @@ def _run_job() -> int:
         return 0
     fetch_failed = False
     for event in result.all_events:
+        if event.event_type_value == "ASSET_CHECK_EVALUATION" and not event.asset_check_evaluation_data.passed:
+            evaluation = event.asset_check_evaluation_data
+            print(f"check failed: {evaluation.check_name}: {evaluation.description or ''}", file=sys.stderr)
         if event.is_step_failure:
             error = event.step_failure_data.error
             root = error.cause if error and error.cause else error
             message = (root.message if root else "").strip() or (error.message.strip() if error else "")
             message = re.sub(r"^[\w.]+\.(\w+Error|HostUnreachable): ", "", message)  # the class is noise here
+            if root and root.cls_name == "DagsterAssetCheckFailedError":
+                continue  # said above, with the check's own description
             fetch_failed |= bool(root) and root.cls_name in ("FetchError", "HostUnreachable")
             print(f"error in {event.step_key}: {message}", file=sys.stderr)
     if fetch_failed:
@@ -126,6 +132,17 @@ NETWORK_HINT = (
 )
 
 
+def print_set_aside(run_id: str, failed: bool) -> None:
+    """The set-aside summary this run wrote (none when it stopped before counting)."""
+    from .definitions import set_aside_report_path
+    from .set_aside import report_lines
+
+    path = set_aside_report_path()
+    report = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    if report.get("run_id") == run_id:
+        print("\n".join(report_lines(report["set_aside"])), file=sys.stderr if failed else sys.stdout)
+
+
 def info(output: Path) -> int:
     """Print the tables of the latest release with rows, columns and licence."""
     from .publish import read_latest
@@ -137,6 +154,10 @@ def info(output: Path) -> int:
     manifest = json.loads((current / "manifest.json").read_text(encoding="utf-8"))
     print(f"release {manifest['release_id']} ({current})")
     print(f"target geography: COG {manifest['settings']['target_cog']}")
+    if manifest.get("set_aside") is not None:
+        from .set_aside import report_lines
+
+        print("\n".join(report_lines(manifest["set_aside"])))
     for name, table in manifest["tables"].items():
         print(f"\n{name}: {table['title']}")
         print(f"  {table['rows']} rows, {len(table['columns'])} columns; grain: {table['grain']}")

@@ -54,11 +54,14 @@ from .raw import (
     materialise_passage,
     materialise_source,
     raw_dir,
+    write_json_atomically,
 )
+from .set_aside import blocking_message, read_set_aside, report_lines
 from .refresh import changed_sources, sensor_interval_seconds
 from .selection import column_descriptions, model_sources, models_allowed, prepare_dbt_manifest, unusable_selection
 
 JOB_NAME = "flows_job"
+SET_ASIDE_MODEL = "set_aside_summary"
 PASSAGE_INPUTS = ("insee_cog_mouvements", "insee_populations_legales")
 GROUP_CODE_REFERENCES = ("insee_cog_communes", "insee_cog_mouvements")  # to check the codes of FLOWS_GROUPS
 
@@ -178,8 +181,10 @@ if set(SELECTED) != set(CONTRACTS):
 
 @asset(
     group_name="publish",
-    deps=[AssetKey([DESCRIPTORS[t].model]) for t in PUBLISHED],
-    description="A versioned release of the published tables with its manifest, then latest.json.",
+    deps=[AssetKey([DESCRIPTORS[t].model]) for t in PUBLISHED]
+    + ([AssetKey([SET_ASIDE_MODEL])] if SET_ASIDE_MODEL in ALLOWED_MODELS else []),
+    description="Counts what was set aside (and blocks beyond FLOWS_MAX_QUARANTINE_SHARE), then writes a "
+    "versioned release of the published tables with its manifest, then latest.json.",
     kinds={"parquet"},
 )
 def release(context: AssetExecutionContext) -> MaterializeResult:
@@ -190,8 +195,9 @@ def release(context: AssetExecutionContext) -> MaterializeResult:
     models = {t: DESCRIPTORS[t].model for t in PUBLISHED}
     docs = {t: column_descriptions(DBT_PROJECT.manifest_path, m) for t, m in models.items()}
     lineage = {t: sorted(model_sources(DBT_PROJECT.manifest_path, m) & set(SELECTED)) for t, m in models.items()}
+    set_aside = set_aside_of_this_run(context)
     path, is_new = publish(warehouse_path(), PUBLISHED, provenance, settings, output_dir(), column_docs=docs,
-                           table_sources=lineage)
+                           table_sources=lineage, set_aside=set_aside)
     manifest = json.loads((path / "manifest.json").read_text())
     if is_new:
         context.log.info(f"published release {manifest['release_id']} to {path}")
@@ -203,6 +209,30 @@ def release(context: AssetExecutionContext) -> MaterializeResult:
         "path": str(path),
         "rows": MetadataValue.json({t: m["rows"] for t, m in manifest["tables"].items()}),
     })
+
+
+def set_aside_report_path() -> Path:
+    return data_dir() / "set_aside.json"
+
+
+@asset_check(asset=AssetKey([SET_ASIDE_MODEL]), name="set_aside_within_limit", blocking=True,
+             description="No source vintage loses more than FLOWS_MAX_QUARANTINE_SHARE (default 1 %) of its rows "
+             "or of its measure to the quarantine; writes the summary that `flows run` prints.")
+def set_aside_within_limit(context: AssetCheckExecutionContext) -> AssetCheckResult:
+    entries = read_set_aside(warehouse_path())
+    write_json_atomically({"run_id": context.run.run_id, "set_aside": entries}, set_aside_report_path())
+    context.log.info(report_lines(entries)[0].rstrip(":"))
+    problem = blocking_message(entries)
+    return AssetCheckResult(passed=problem is None, severity=AssetCheckSeverity.ERROR, description=problem,
+                            metadata={"set_aside": MetadataValue.json(entries)})
+
+
+def set_aside_of_this_run(context: AssetExecutionContext) -> list[dict] | None:
+    """What the check above counted in this run; None when FLOWS_SOURCES leaves out sources it reads."""
+    if SET_ASIDE_MODEL not in ALLOWED_MODELS:
+        context.log.warning("rows set aside are not counted: FLOWS_SOURCES leaves out sources the count reads")
+        return None
+    return json.loads(set_aside_report_path().read_text(encoding="utf-8"))["set_aside"]
 
 
 def row_count_check(table: str):
@@ -329,7 +359,8 @@ def flows_console(init_context) -> logging.Logger:
 defs = Definitions(
     loggers={"console": flows_console},
     assets=[raw_asset(c) for c in CONTRACTS.values()] + [commune_passage, custom_groups, commune_centroids, dbt_models, release],
-    asset_checks=[row_count_check(t) for t in PUBLISHED if DESCRIPTORS[t].format == "parquet"],
+    asset_checks=[row_count_check(t) for t in PUBLISHED if DESCRIPTORS[t].format == "parquet"]
+    + ([set_aside_within_limit] if SET_ASIDE_MODEL in ALLOWED_MODELS else []),
     jobs=[flows_job],
     schedules=[flows_weekly],
     sensors=[source_changes],

@@ -117,11 +117,12 @@ def export_table(con: duckdb.DuckDBPyConnection, descriptor: TableDescriptor, ta
 
 def publish(warehouse: Path, tables: list[str], provenance: list[dict], settings: dict, out: Path | None = None,
             column_docs: dict[str, dict[str, str]] | None = None,
-            table_sources: dict[str, list[str]] | None = None) -> tuple[Path, bool]:
+            table_sources: dict[str, list[str]] | None = None, set_aside: list[dict] | None = None) -> tuple[Path, bool]:
     """Write a complete release of `tables` from the warehouse and point `latest.json` at it.
 
     column_docs: per table, column -> description (dbt YAML); table_sources: per table, the source
-    ids it is built from (for the manifest, the citation and the data package). Returns the
+    ids it is built from (for the manifest, the citation and the data package); set_aside: per source
+    vintage, what the run set aside (pipelines.set_aside), kept in the manifest. Returns the
     release now current and whether it is new: when the tables and the source files are the same
     as in the latest release, nothing is published."""
     column_docs = column_docs or {t: {} for t in tables}
@@ -134,7 +135,8 @@ def publish(warehouse: Path, tables: list[str], provenance: list[dict], settings
     staging = releases / f".tmp-{release_id}-{os.getpid()}"
     staging.mkdir()
     try:
-        manifest = write_release(staging, release_id, warehouse, tables, provenance, settings, column_docs, table_sources)
+        manifest = write_release(staging, release_id, warehouse, tables, provenance, settings, column_docs, table_sources,
+                                 set_aside)
         current = read_latest(out)
         if current is not None and same_content(manifest, json.loads((current / "manifest.json").read_text())):
             shutil.rmtree(staging)
@@ -150,7 +152,7 @@ def publish(warehouse: Path, tables: list[str], provenance: list[dict], settings
 
 
 def write_release(staging: Path, release_id: str, warehouse: Path, tables: list[str], provenance: list[dict],
-                  settings: dict, column_docs: dict, table_sources: dict) -> dict:
+                  settings: dict, column_docs: dict, table_sources: dict, set_aside: list[dict] | None = None) -> dict:
     """Every file of a release into `staging`; returns its manifest."""
     descriptors = load_descriptors()
     with duckdb.connect(str(warehouse), read_only=True) as con:
@@ -174,6 +176,7 @@ def write_release(staging: Path, release_id: str, warehouse: Path, tables: list[
         "tables": manifest_tables,
         "sources": sorted(provenance, key=lambda p: p["source_id"]),
         "quarantine": [{"source_id": s, "reason": r, "rows": n} for s, r, n in quarantine],
+        "set_aside": set_aside,
     }
     write_json_atomically(manifest, staging / "manifest.json")
     write_json_atomically(datapackage(manifest, descriptors, column_docs), staging / "datapackage.json")

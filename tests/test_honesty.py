@@ -158,3 +158,69 @@ def test_a_run_that_reaches_no_host_ends_with_one_line_per_source_and_a_hint(tmp
     assert "Stack Trace" not in result.stderr and "Traceback" not in result.stderr
     assert "FLOWS_MIRROR" in result.stderr and "HTTPS_PROXY" in result.stderr
     assert not (tmp_path / "out" / "latest.json").exists()
+
+
+# --- 1. nothing set aside silently ----------------------------------------------------------
+
+def test_every_run_prints_and_keeps_what_it_set_aside(release):
+    manifest = __import__("json").loads((latest(release) / "manifest.json").read_text())
+    by_vintage = {(e["source_id"], e["vintage"]): e for e in manifest["set_aside"]}
+    flows_2019 = by_vintage[("insee_mobpro_flux", 2019)]
+    assert flows_2019["rows_set_aside"] == 2 and flows_2019["rows_read"] > 200
+    assert flows_2019["measure_unit"] == "workers" and flows_2019["measure_set_aside"] == pytest.approx(3.25)
+    reasons = {r["reason"]: r for r in flows_2019["reasons"]}
+    assert reasons["commune code unknown to COG 2026 in residence_code"]["examples"] == ["01999"]
+    assert reasons["not a number in workers"]["examples"] == ["n.d."]
+    assert by_vintage[("cerema_enaf", 2024)]["rows_set_aside"] == 0
+    info = subprocess.run([str(PROJECT / ".venv" / "bin" / "flows"), "info", str(release)], capture_output=True, text=True)
+    assert "insee_mobpro_flux 2019: 2 of" in info.stdout and "(e.g. n.d.)" in info.stdout
+
+
+def real_idf_mirror(tmp_path):
+    """The fixture mirror whose 2022 census edition is replaced by the real Île-de-France RP 2014
+    extract (flows of 100 or more, Paris by arrondissement), under the 2022 header."""
+    import shutil
+
+    from .conftest import REAL
+
+    mirror = tmp_path / "mirror"
+    shutil.copytree(MIRROR, mirror)
+    flux = next(mirror.rglob("base-flux-mobilite-domicile-lieu-travail-2022_csv.zip"))
+    text = (REAL / "mobpro" / "cartograflow_tab_IDF_mobpro.csv").read_text(encoding="utf-8")
+    with zipfile.ZipFile(flux, "w") as archive:
+        archive.writestr("base-flux-mobilite-domicile-lieu-travail-2022.csv", text.replace("NBFLUX_C14_", "NBFLUX_C22_"))
+    return mirror
+
+
+@pytest.mark.skipif(not (PROJECT.parent / "shared" / "data" / "real").is_dir(), reason="../shared/data/real is not present")
+def test_real_idf_extract_with_the_fixture_reference_blocks_publication(release, tmp_path):
+    import shutil
+
+    from .conftest import run_flows
+
+    out = tmp_path / "out"
+    shutil.copytree(release, out)
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    mirror = real_idf_mirror(tmp_path)
+    result = run_flows(str(mirror), tmp_path / "data", out, FLOWS_GROUPS=str(GROUPS))
+    assert result.returncode == 1
+    assert "publication blocked" in result.stderr and "FLOWS_MAX_QUARANTINE_SHARE" in result.stderr
+    summary = [l for l in result.stderr.splitlines() if l.startswith("  insee_mobpro_flux 2022:")]
+    assert len(summary) == 1 and "of 7,905 rows" in summary[0] and "commune code unknown to COG 2026" in summary[0]
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before  # nothing published, nothing damaged
+    accepted = run_flows(str(mirror), tmp_path / "data", out, FLOWS_GROUPS=str(GROUPS),
+                         FLOWS_MAX_QUARANTINE_SHARE="100%", FLOWS_ROWCOUNT_TOLERANCE="1000")
+    assert accepted.returncode == 0, accepted.stderr[-2000:]
+    assert "insee_mobpro_flux 2022:" in accepted.stdout
+
+
+def test_max_quarantine_share_setting(monkeypatch):
+    from pipelines.set_aside import max_quarantine_share
+
+    monkeypatch.setenv("FLOWS_MAX_QUARANTINE_SHARE", "5%")
+    assert max_quarantine_share() == pytest.approx(0.05)
+    monkeypatch.setenv("FLOWS_MAX_QUARANTINE_SHARE", "0.2")
+    assert max_quarantine_share() == pytest.approx(0.2)
+    monkeypatch.setenv("FLOWS_MAX_QUARANTINE_SHARE", "lots")
+    with pytest.raises(ValueError, match="FLOWS_MAX_QUARANTINE_SHARE"):
+        max_quarantine_share()
