@@ -9,8 +9,8 @@ import pytest
 
 from .conftest import latest, query, releases, run_flows
 
-TABLES = ["commuting_flows", "interdependencies", "material_flows", "territories", "territory_indicators",
-          "urban_rural_matrix"]
+TABLES = ["commuting_flows", "interdependencies", "interdependencies_latest", "material_flows", "territories",
+          "territory_indicators", "urban_rural_matrix"]
 
 
 def test_release_holds_the_tables_and_a_manifest(release):
@@ -167,7 +167,7 @@ def test_datapackage_documents_every_column(release):
         assert resource["hash"] == "sha256:" + __import__("hashlib").sha256((current / resource["path"]).read_bytes()).hexdigest()
         assert set(resource["schema"]["primaryKey"]) <= {f["name"] for f in fields}
     dictionary = (current / "DATA_DICTIONARY.md").read_text()
-    assert "| `share_of_b_jobs_held_by_a_residents_pct` | DOUBLE | 100 x workers_a_to_b / jobs_filled_b_workers. |" in dictionary
+    assert "| `share_of_b_jobs_held_by_a_residents_pct` | DOUBLE | 100 x workers_a_to_b / jobs_filled_b_workers (null as above). |" in dictionary
     card = (current / "commuting_flows.README.md").read_text()
     assert "under 200" in card and "How to cite" in card and f"release {current.name}" in card
     assert "URSSAF" not in card  # the citation names only the producers the table comes from

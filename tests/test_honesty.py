@@ -224,3 +224,122 @@ def test_max_quarantine_share_setting(monkeypatch):
     monkeypatch.setenv("FLOWS_MAX_QUARANTINE_SHARE", "lots")
     with pytest.raises(ValueError, match="FLOWS_MAX_QUARANTINE_SHARE"):
         max_quarantine_share()
+
+
+# --- 2. denominators from complete totals; 3. unknown is not zero ---------------------------
+
+def published(release, table):
+    return latest(release) / f"{table}.parquet"
+
+
+def test_truncated_edition_takes_its_totals_from_the_census_key_figures(release):
+    indicators = published(release, "territory_indicators")
+    sources = dict(query(indicators, """select year, string_agg(distinct workers_totals_source, ',') from {t}
+                                        where year between 2018 and 2022 group by year"""))
+    assert sources == {2018: "insee_emploi_pop_active", 2019: "insee_mobpro_flux", 2020: "insee_mobpro_flux",
+                       2021: "insee_mobpro_flux", 2022: "insee_mobpro_flux"}
+    mismatches = query(indicators, """select level, code from {t} where year = 2018
+        and (employed_residents_workers is distinct from census_employed_residents
+             or jobs_filled_workers is distinct from census_jobs)""")
+    assert mismatches == []  # 2018 (flows of 100 or more only): base-cc totals, at every level
+    # 2021 is complete and has base-cc too: the sums of its flows are the census totals
+    worst = query(indicators, """select max(abs(employed_residents_workers - census_employed_residents)),
+                                        max(abs(jobs_filled_workers - census_jobs)) from {t} where year = 2021""")[0]
+    assert worst[0] < 1e-3 and worst[1] < 1e-3
+    assert query(indicators, "select count(internal_workers), count(self_containment_pct) from {t} where year = 2018") == [(0, 0)]
+    assert query(indicators, "select count(*) from {t} where year = 2018 and job_concentration_pct is null "
+                             "and level in ('commune', 'epci')") == [(0,)]
+
+
+def test_no_share_is_divided_by_a_partial_total(release):
+    pairs = published(release, "interdependencies")
+    bad = query(pairs, """select level, year, code_a, code_b from {t}
+        where (share_of_a_workers_employed_in_b_pct is not null
+               and (workers_a_to_b_status not in ('complete', 'published') or workers_totals_source is null
+                    or abs(share_of_a_workers_employed_in_b_pct - round(100 * workers_a_to_b / employed_residents_a_workers, 4)) > 1e-4))
+           or (share_of_b_jobs_held_by_a_residents_pct is not null
+               and abs(share_of_b_jobs_held_by_a_residents_pct - round(100 * workers_a_to_b / jobs_filled_b_workers, 4)) > 1e-4)""")
+    assert bad == []
+    assert query(pairs, "select max(share_of_a_workers_employed_in_b_pct) from {t}")[0][0] <= 100
+    shared_2018 = query(pairs, """select count(share_of_a_workers_employed_in_b_pct) from {t}
+                                  where year = 2018 and workers_a_to_b_status = 'published'""")[0][0]
+    assert shared_2018 > 0  # exact flows of the truncated edition over base-cc totals
+    assert query(pairs, """select count(share_of_a_workers_employed_in_b_pct) from {t}
+                           where year = 2018 and workers_a_to_b_status = 'lower_bound'""") == [(0,)]
+
+
+def test_a_direction_under_the_threshold_is_unknown_not_zero(release):
+    flows = published(release, "commuting_flows")
+    # In the 2018 fixture edition, Bocognano -> Bastia is under 100 while Bastia -> Bocognano is published.
+    from tests.fixtures.make_fixtures import census_flows
+
+    census = census_flows(2018, 2020)
+    hidden = [(o, d) for (o, d), w in census.items() if w < 100 and census.get((d, o), 0) >= 100 and o != d
+              and not o.startswith(("751", "6938")) and not d.startswith(("751", "6938")) and "01002" not in (o, d)
+              and d != "MO001"]
+    assert hidden
+    for origin, destination in hidden:
+        row = query(flows, f"""select workers, value_status, small_flow_caution, publication_threshold_workers from {{t}}
+            where level = 'commune' and year = 2018 and origin_code = '{origin}' and destination_code = '{destination}'""")
+        assert row == [(None, "below_publication_threshold", True, 100.0)], (origin, destination)
+    pairs = published(release, "interdependencies")
+    assert query(pairs, "select count(*) from {t} where year = 2018 and (workers_a_to_b = 0 or workers_b_to_a = 0)") == [(0,)]
+    unknown = query(pairs, "select count(*) from {t} where year = 2018 and workers_a_to_b is null "
+                           "and workers_a_to_b_status = 'below_publication_threshold' and net_workers_a_to_b is null")[0][0]
+    assert unknown > 0
+    ledger = published(release, "material_flows")
+    assert query(ledger, """select count(*) from {t} where flow_kind = 'commuters' and year = 2018 and value is null
+                            and value_status = 'below_publication_threshold'""")[0][0] == query(
+        flows, "select count(*) from {t} where year = 2018 and workers is null")[0][0] > 0
+    assert query(ledger, "select distinct value_status from {t} where year <> 2018 and flow_kind = 'commuters'") == [("complete",)]
+
+
+def test_sums_over_a_truncated_edition_say_they_are_lower_bounds(release):
+    flows = published(release, "commuting_flows")
+    statuses = dict(query(flows, "select level, string_agg(distinct value_status, ',' order by value_status) from {t} "
+                                 "where year = 2018 group by level"))
+    assert statuses["epci"] == "below_publication_threshold,lower_bound" or statuses["epci"] == "lower_bound"
+    assert "published" in statuses["commune"] and "lower_bound" in statuses["commune"]  # Paris, Lyon: arrondissements
+    paris = query(flows, "select distinct value_status from {t} where year = 2018 and level = 'commune' "
+                         "and origin_code = '75056' and workers is not null")
+    assert paris == [("lower_bound",)]
+    matrix = latest(release) / "urban_rural_matrix.parquet"
+    assert query(matrix, "select distinct value_status from {t} where flow_kind = 'commuters' and year = 2018") == [("lower_bound",)]
+
+
+def test_small_flows_carry_insee_reliability_caution(release):
+    flows = published(release, "commuting_flows")
+    wrong = query(flows, "select count(*) from {t} where small_flow_caution <> (workers is null or workers < 200)")
+    assert wrong == [(0,)]
+    assert query(flows, "select count(*) from {t} where small_flow_caution and workers is not null")[0][0] > 0
+
+
+# --- 4. latest land and energy in the pair view ---------------------------------------------
+
+def test_pair_view_gives_every_flow_kind_at_its_latest_year(release):
+    current = latest(release)
+    pair = query(current / "interdependencies_latest.parquet", """select commuters_year, workers_a_to_b, housing_land_year,
+        housing_land_b_for_jobs_in_a_ha, electricity_year, electricity_from_b_surplus_to_a_mwh from {t}
+        where level = 'epci' and code_a = '200046977' and code_b = '200040350'""")
+    assert len(pair) == 1
+    commuters_year, workers, land_year, land, energy_year, electricity = pair[0]
+    assert (commuters_year, land_year, energy_year) == (2022, 2023, 2024)  # three sources, three years
+    ledger = current / "material_flows.parquet"
+
+    def ledger_value(kind, year, origin, destination):
+        rows = query(ledger, f"""select value from {{t}} where flow_kind = '{kind}' and level = 'epci' and year = {year}
+                                 and origin_code = '{origin}' and destination_code = '{destination}'""")
+        return rows[0][0] if rows else 0.0
+
+    assert workers == ledger_value("commuters", 2022, "200046977", "200040350")
+    assert land == pytest.approx(ledger_value("housing_land_for_jobs", 2023, "200040350", "200046977"), abs=1e-6)
+    assert electricity == pytest.approx(ledger_value("electricity_transfer", 2024, "200040350", "200046977"), abs=1e-6)
+    assert electricity > 0  # the rural EPCI's surplus, which the census-year rows of interdependencies cannot show
+    missing = query(current / "interdependencies.parquet", """select count(*) from (select distinct level, code_a, code_b from {t})
+        where (level, code_a, code_b) not in (select (level, code_a, code_b) from '""" + str(current / "interdependencies_latest.parquet") + "')")
+    assert missing == [(0,)]
+    asymmetric = query(current / "interdependencies_latest.parquet", """select count(*) from {t} a left join {t} b
+        on b.level = a.level and b.code_a = a.code_b and b.code_b = a.code_a
+        where b.level is null or a.workers_a_to_b is distinct from b.workers_b_to_a
+           or a.electricity_from_a_surplus_to_b_mwh is distinct from b.electricity_from_b_surplus_to_a_mwh""")
+    assert asymmetric == [(0,)]

@@ -5,4 +5,4 @@ where v.year not in (select year from {{ ref('commuting_flows') }})
 union all
 select v.year, 'missing from territory_indicators'
 from (select distinct year from {{ ref('stg_mobpro_flux') }}) as v
-where v.year not in (select year from {{ ref('territory_indicators') }} where employed_residents_workers is not null)
+where v.year not in (select year from {{ ref('territory_indicators') }})

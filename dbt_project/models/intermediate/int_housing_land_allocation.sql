@@ -1,6 +1,6 @@
 -- Housing land take of each commune (Cerema, destination hab) allocated to the workplaces of its
 -- residents in proportion to its commuting outflows (internal and abroad included), using the
--- census edition nearest to the land year among those that hold internal flows (the earlier on a
+-- complete census edition nearest to the land year (every flow, internal ones included; the earlier on a
 -- tie). A commune with land take but no outflows keeps its land on itself. Sums exactly to the
 -- land take it came from.
 with land as (
@@ -12,7 +12,7 @@ with land as (
 census_for_year as (
     select l.year, arg_min(c.year, abs(l.year - c.year) * 2 + (c.year > l.year)::int) as census_year
     from (select distinct year from land) as l
-    cross join (select year from {{ ref('int_census_editions') }} where has_internal_flows) as c
+    cross join (select year from {{ ref('int_census_editions') }} where is_complete) as c
     group by all
 ),
 outflows as (

@@ -1,23 +1,26 @@
 -- One row per ordered pair of distinct territories (A, B) and census year with a commuting flow in
 -- either direction: both directions of every flow, the dependency shares, the distance, and the
 -- pair's land and energy terms of the same year. Row (B, A) mirrors row (A, B).
+-- A direction unknown in a truncated edition is null (its status says why), and a share is
+-- computed only from an exact flow over a complete total (int_flow_totals), else it is null.
 with territories as (
     select level, code from {{ ref('territories') }}
 ),
-links as (
-    select f.level, f.year, f.residence_code as code_a, f.workplace_code as code_b
-    from {{ ref('int_commuting_flows_levels') }} as f
-    join territories as ta on ta.level = f.level and ta.code = f.residence_code
-    join territories as tb on tb.level = f.level and tb.code = f.workplace_code
-    where f.level in ('commune', 'epci', 'group') and f.residence_code <> f.workplace_code and f.workers > 0
+commuters as (
+    select f.level, f.year, f.origin_code, f.destination_code, f.workers, f.value_status
+    from {{ ref('commuting_flows') }} as f
+    join territories as ta on ta.level = f.level and ta.code = f.origin_code
+    join territories as tb on tb.level = f.level and tb.code = f.destination_code
+    where f.origin_code <> f.destination_code
 ),
 pairs as (
-    select level, year, code_a, code_b from links
+    select distinct level, year, origin_code as code_a, destination_code as code_b from commuters
+    where workers > 0 or workers is null
     union
-    select level, year, code_b, code_a from links
+    select distinct level, year, destination_code, origin_code from commuters
+    where workers > 0 or workers is null
 ),
 {%- set ledgers = [
-    ('workers', ref('int_commuting_flows_levels'), 'residence_code', 'workplace_code', 'workers'),
     ('land', ref('int_housing_land_levels'), 'origin_code', 'destination_code', 'value'),
     ('electricity', ref('int_electricity_transfers'), 'origin_code', 'destination_code', 'value'),
 ] %}
@@ -28,24 +31,45 @@ pairs as (
 ),
 {%- endfor %}
 totals as (
-    select level, code, year, employed_residents, jobs_filled from {{ ref('int_flow_totals') }}
+    select level, code, year, employed_residents, jobs_filled, totals_source from {{ ref('int_flow_totals') }}
 ),
 points as (
     select level, code, radians(latitude) as lat, radians(longitude) as lon from {{ ref('int_territory_centroids') }}
+),
+directions as (
+    select p.*, e.is_complete,
+        -- in a complete edition an absent direction is a true zero
+        case when e.is_complete then coalesce(ab.workers, 0) else ab.workers end as a_to_b,
+        case when e.is_complete then coalesce(ba.workers, 0) else ba.workers end as b_to_a,
+        coalesce(ab.value_status, 'complete') as a_to_b_status,
+        coalesce(ba.value_status, 'complete') as b_to_a_status
+    from pairs as p
+    join {{ ref('int_census_editions') }} as e using (year)
+    left join commuters as ab on ab.level = p.level and ab.year = p.year and ab.origin_code = p.code_a and ab.destination_code = p.code_b
+    left join commuters as ba on ba.level = p.level and ba.year = p.year and ba.origin_code = p.code_b and ba.destination_code = p.code_a
+),
+exact as (
+    select *,
+        case when a_to_b_status in ('complete', 'published') then a_to_b end as exact_a_to_b,
+        case when b_to_a_status in ('complete', 'published') then b_to_a end as exact_b_to_a
+    from directions
 )
 select
     p.level, p.year, p.code_a, p.code_b,
-    round(coalesce(ab.value, 0), 6) as workers_a_to_b,
-    round(coalesce(ba.value, 0), 6) as workers_b_to_a,
-    round(coalesce(ab.value, 0) - coalesce(ba.value, 0), 6) as net_workers_a_to_b,
+    round(p.a_to_b, 6) as workers_a_to_b,
+    round(p.b_to_a, 6) as workers_b_to_a,
+    p.a_to_b_status as workers_a_to_b_status,
+    p.b_to_a_status as workers_b_to_a_status,
+    round(p.a_to_b - p.b_to_a, 6) as net_workers_a_to_b,
     round(ta.employed_residents, 6) as employed_residents_a_workers,
     round(tb.employed_residents, 6) as employed_residents_b_workers,
     round(ta.jobs_filled, 6) as jobs_filled_a_workers,
     round(tb.jobs_filled, 6) as jobs_filled_b_workers,
-    round(100.0 * coalesce(ab.value, 0) / nullif(ta.employed_residents, 0), 4) as share_of_a_workers_employed_in_b_pct,
-    round(100.0 * coalesce(ab.value, 0) / nullif(tb.jobs_filled, 0), 4) as share_of_b_jobs_held_by_a_residents_pct,
-    round(100.0 * coalesce(ba.value, 0) / nullif(tb.employed_residents, 0), 4) as share_of_b_workers_employed_in_a_pct,
-    round(100.0 * coalesce(ba.value, 0) / nullif(ta.jobs_filled, 0), 4) as share_of_a_jobs_held_by_b_residents_pct,
+    coalesce(ta.totals_source, tb.totals_source) as workers_totals_source,
+    round(100.0 * p.exact_a_to_b / nullif(ta.employed_residents, 0), 4) as share_of_a_workers_employed_in_b_pct,
+    round(100.0 * p.exact_a_to_b / nullif(tb.jobs_filled, 0), 4) as share_of_b_jobs_held_by_a_residents_pct,
+    round(100.0 * p.exact_b_to_a / nullif(tb.employed_residents, 0), 4) as share_of_b_workers_employed_in_a_pct,
+    round(100.0 * p.exact_b_to_a / nullif(ta.jobs_filled, 0), 4) as share_of_a_jobs_held_by_b_residents_pct,
     -- great-circle distance between the territories' points (haversine, Earth radius 6,371 km)
     round(2 * 6371.0 * asin(sqrt(
         pow(sin((pb.lat - pa.lat) / 2), 2) + cos(pa.lat) * cos(pb.lat) * pow(sin((pb.lon - pa.lon) / 2), 2)
@@ -54,9 +78,7 @@ select
     round(coalesce(land_ba.value, case when land_year.year is not null then 0 end), 6) as housing_land_b_for_jobs_in_a_ha,
     round(coalesce(elec_ba.value, case when elec_year.year is not null then 0 end), 6) as electricity_from_b_surplus_to_a_mwh,
     round(coalesce(elec_ab.value, case when elec_year.year is not null then 0 end), 6) as electricity_from_a_surplus_to_b_mwh
-from pairs as p
-left join workers as ab on ab.level = p.level and ab.year = p.year and ab.origin_code = p.code_a and ab.destination_code = p.code_b
-left join workers as ba on ba.level = p.level and ba.year = p.year and ba.origin_code = p.code_b and ba.destination_code = p.code_a
+from exact as p
 left join totals as ta on ta.level = p.level and ta.year = p.year and ta.code = p.code_a
 left join totals as tb on tb.level = p.level and tb.year = p.year and tb.code = p.code_b
 left join points as pa on pa.level = p.level and pa.code = p.code_a

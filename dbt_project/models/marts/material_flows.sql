@@ -1,19 +1,21 @@
 -- One long ledger of every flow between territories, in physical units, with how it was obtained.
--- New flow kinds are new rows, not new columns.
+-- New flow kinds are new rows, not new columns. A commuting direction that a truncated census
+-- edition does not publish is a row with value null and its status, never a zero.
 with ledger as (
-    select 'commuters' as flow_kind, level, year, residence_code as origin_code, workplace_code as destination_code,
-        workers as value, 'workers' as unit, 'observed' as method, 'insee_mobpro_flux' as source_ids
-    from {{ ref('int_commuting_flows_levels') }}
+    select 'commuters' as flow_kind, level, year, origin_code, destination_code,
+        workers as value, 'workers' as unit, 'observed' as method, value_status, 'insee_mobpro_flux' as source_ids
+    from {{ ref('commuting_flows') }}
     union all
-    select 'housing_land_for_jobs', level, year, origin_code, destination_code, value, 'ha', 'allocated',
+    select 'housing_land_for_jobs', level, year, origin_code, destination_code, value, 'ha', 'allocated', 'complete',
         'cerema_enaf,insee_mobpro_flux'
     from {{ ref('int_housing_land_levels') }}
     union all
-    select 'electricity_transfer', level, year, origin_code, destination_code, value, 'MWh', 'modelled',
+    select 'electricity_transfer', level, year, origin_code, destination_code, value, 'MWh', 'modelled', 'complete',
         'odre_registre_production,ore_conso_elec_gaz'
     from {{ ref('int_electricity_transfers') }}
 )
-select flow_kind, level, year, origin_code, destination_code, round(value, 6) as value, unit, method, source_ids
+select flow_kind, level, year, origin_code, destination_code, round(value, 6) as value, unit, method, value_status,
+    source_ids
 from ledger
-where level in ('commune', 'epci', 'group') and value <> 0
+where level in ('commune', 'epci', 'group') and (value <> 0 or value is null)
 order by flow_kind, level, origin_code, destination_code, year

@@ -12,7 +12,8 @@ flows as (
     select level, code, year,
         employed_residents as employed_residents_workers,
         jobs_filled as jobs_filled_workers,
-        internal as internal_workers
+        internal as internal_workers,
+        totals_source as workers_totals_source
     from {{ ref('int_flow_totals') }}
 ),
 territories as (
@@ -23,6 +24,7 @@ select
     round(f.employed_residents_workers, 6) as employed_residents_workers,
     round(f.jobs_filled_workers, 6) as jobs_filled_workers,
     round(f.internal_workers, 6) as internal_workers,
+    f.workers_totals_source,
     round(100.0 * f.internal_workers / nullif(f.employed_residents_workers, 0), 4) as self_containment_pct,
     round(100.0 * f.jobs_filled_workers / nullif(f.employed_residents_workers, 0), 4) as job_concentration_pct,
     {%- for name in additive_indicators() %}

@@ -21,9 +21,11 @@ flows as (
     where f.level = 'commune'
 )
 select 'density_grid' as classification, origin_density as origin_class, destination_density as destination_class,
-    flow_kind, year, {{ exact_sum('value') }} as value, unit
+    flow_kind, year, {{ exact_sum('value') }} as value, unit,
+    case when bool_and(value_status = 'complete') then 'complete' else 'lower_bound' end as value_status
 from flows group by all
 union all
-select 'aav2020', origin_aav, destination_aav, flow_kind, year, {{ exact_sum('value') }}, unit
+select 'aav2020', origin_aav, destination_aav, flow_kind, year, {{ exact_sum('value') }}, unit,
+    case when bool_and(value_status = 'complete') then 'complete' else 'lower_bound' end
 from flows group by all
 order by classification, flow_kind, origin_class, destination_class, year

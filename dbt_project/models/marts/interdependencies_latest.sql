@@ -1,0 +1,72 @@
+-- One row per ordered pair of distinct territories (A, B) linked by any flow: each flow kind at the
+-- latest year its source covers (census year for commuters, land year, energy year), side by side,
+-- so that no flow kind drops out of the pair view because the sources' years differ.
+with latest as (
+    -- the latest year each source covers at each level (a year with only zero flows counts)
+    select m.level,
+        (select max(year) from {{ ref('int_census_editions') }}) as commuters_year,
+        (select max(year) from {{ ref('int_housing_land_levels') }} as h where h.level = m.level) as housing_land_year,
+        (select max(year) from {{ ref('int_energy_balance') }} as b where b.level = m.level) as electricity_year
+    from (select distinct level from {{ ref('material_flows') }}) as m
+),
+ledger as (
+    select f.flow_kind, f.level, f.origin_code, f.destination_code, f.value, f.value_status
+    from {{ ref('material_flows') }} as f
+    join latest as l on l.level = f.level
+        and f.year = case f.flow_kind when 'commuters' then l.commuters_year
+                                      when 'housing_land_for_jobs' then l.housing_land_year
+                                      else l.electricity_year end
+    where f.origin_code <> f.destination_code
+),
+territories as (
+    select level, code from {{ ref('territories') }}
+),
+pairs as (
+    select distinct level, code_a, code_b from {{ ref('interdependencies') }}
+    union
+    select level, origin_code, destination_code from ledger
+    union
+    select level, destination_code, origin_code from ledger
+),
+known_pairs as (
+    select p.* from pairs as p
+    join territories as ta on ta.level = p.level and ta.code = p.code_a
+    join territories as tb on tb.level = p.level and tb.code = p.code_b
+),
+commuters as (
+    select i.* from {{ ref('interdependencies') }} as i
+    join latest as l on l.level = i.level and i.year = l.commuters_year
+),
+edition as (
+    select e.is_complete, e.publication_threshold_workers from {{ ref('int_census_editions') }} as e
+    where e.year = (select max(year) from {{ ref('int_census_editions') }})
+)
+select
+    p.level, p.code_a, p.code_b,
+    l.commuters_year,
+    -- a pair with no flow in the latest edition: zero when it is complete, unknown when truncated
+    case when c.code_a is not null then c.workers_a_to_b when e.is_complete then 0 end as workers_a_to_b,
+    case when c.code_a is not null then c.workers_b_to_a when e.is_complete then 0 end as workers_b_to_a,
+    coalesce(c.workers_a_to_b_status, case when e.is_complete then 'complete' else 'below_publication_threshold' end) as workers_a_to_b_status,
+    coalesce(c.workers_b_to_a_status, case when e.is_complete then 'complete' else 'below_publication_threshold' end) as workers_b_to_a_status,
+    c.share_of_a_workers_employed_in_b_pct,
+    c.share_of_b_workers_employed_in_a_pct,
+    l.housing_land_year,
+    case when l.housing_land_year is not null then round(coalesce(land_ab.value, 0), 6) end as housing_land_a_for_jobs_in_b_ha,
+    case when l.housing_land_year is not null then round(coalesce(land_ba.value, 0), 6) end as housing_land_b_for_jobs_in_a_ha,
+    l.electricity_year,
+    case when l.electricity_year is not null then round(coalesce(elec_ab.value, 0), 6) end as electricity_from_a_surplus_to_b_mwh,
+    case when l.electricity_year is not null then round(coalesce(elec_ba.value, 0), 6) end as electricity_from_b_surplus_to_a_mwh
+from known_pairs as p
+join latest as l using (level)
+cross join edition as e
+left join commuters as c on c.level = p.level and c.code_a = p.code_a and c.code_b = p.code_b
+left join ledger as land_ab on land_ab.flow_kind = 'housing_land_for_jobs' and land_ab.level = p.level
+    and land_ab.origin_code = p.code_a and land_ab.destination_code = p.code_b
+left join ledger as land_ba on land_ba.flow_kind = 'housing_land_for_jobs' and land_ba.level = p.level
+    and land_ba.origin_code = p.code_b and land_ba.destination_code = p.code_a
+left join ledger as elec_ab on elec_ab.flow_kind = 'electricity_transfer' and elec_ab.level = p.level
+    and elec_ab.origin_code = p.code_a and elec_ab.destination_code = p.code_b
+left join ledger as elec_ba on elec_ba.flow_kind = 'electricity_transfer' and elec_ba.level = p.level
+    and elec_ba.origin_code = p.code_b and elec_ba.destination_code = p.code_a
+order by p.level, p.code_a, p.code_b
