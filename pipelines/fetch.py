@@ -26,7 +26,6 @@ import requests
 import urllib3
 from tqdm import tqdm
 
-from .contracts import PROJECT_ROOT
 
 CHUNK = 1 << 20
 DEFAULT_MAX_UNCOMPRESSED = 4 << 30  # 4 GiB: the largest national file is far below this
@@ -72,7 +71,7 @@ class FetchResult:
 class FetchSettings:
     mirror: str | None = None
     offline: bool = False
-    cache_dir: Path = PROJECT_ROOT / ".flows_cache"
+    cache_dir: Path = Path(".flows_cache")
     attempts: int = 4
     backoff_seconds: float = 0.5
     timeout_seconds: float = 30.0
@@ -87,7 +86,7 @@ class FetchSettings:
         return cls(
             mirror=mirror,
             offline=os.environ.get("FLOWS_OFFLINE", "") not in ("", "0"),
-            cache_dir=Path(os.environ.get("FLOWS_CACHE", PROJECT_ROOT / ".flows_cache")),
+            cache_dir=Path(os.environ.get("FLOWS_CACHE", ".flows_cache")).resolve(),
             progress=os.environ.get("FLOWS_PROGRESS", "1") != "0",
             timeout_seconds=float(os.environ.get("FLOWS_HTTP_TIMEOUT", "30")),
             connect_timeout_seconds=float(os.environ.get("FLOWS_CONNECT_TIMEOUT", "5")),

@@ -55,7 +55,7 @@ def load_descriptors(directory: Path = ASSETS_DIR) -> dict[str, TableDescriptor]
 
 
 def output_dir() -> Path:
-    return Path(os.environ.get("FLOWS_OUTPUT", PROJECT_ROOT / "published")).resolve()
+    return Path(os.environ.get("FLOWS_OUTPUT", "published")).resolve()  # relative: from the current directory
 
 
 def next_release_id(releases: Path, today: date | None = None) -> str:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import polars as pl
 
-from .contracts import PROJECT_ROOT, Contract, load_contracts
+from .contracts import Contract, load_contracts
 from .fetch import FetchSettings, fetch
 from .geography import ANY_VINTAGE, events_from_mouvements, passage_table, target_cog_year
 from .parse import parse_file
@@ -30,7 +30,7 @@ class GroupsFileError(ValueError):
 
 
 def data_dir() -> Path:
-    return Path(os.environ.get("FLOWS_DATA", PROJECT_ROOT / "data")).resolve()
+    return Path(os.environ.get("FLOWS_DATA", "data")).resolve()  # relative: from the current directory
 
 
 def raw_dir() -> Path:
