@@ -140,7 +140,8 @@ def print_set_aside(run_id: str, failed: bool) -> None:
     path = set_aside_report_path()
     report = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
     if report.get("run_id") == run_id:
-        print("\n".join(report_lines(report["set_aside"])), file=sys.stderr if failed else sys.stdout)
+        lines = report_lines(report["set_aside"]) + report.get("group_codes_rebased", [])
+        print("\n".join(lines), file=sys.stderr if failed else sys.stdout)
 
 
 def info(output: Path) -> int:

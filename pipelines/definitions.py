@@ -56,7 +56,7 @@ from .raw import (
     raw_dir,
     write_json_atomically,
 )
-from .set_aside import blocking_message, read_set_aside, report_lines
+from .set_aside import blocking_message, read_set_aside, rebased_group_codes, report_lines
 from .refresh import changed_sources, sensor_interval_seconds
 from .selection import column_descriptions, model_sources, models_allowed, prepare_dbt_manifest, unusable_selection
 
@@ -195,9 +195,10 @@ def release(context: AssetExecutionContext) -> MaterializeResult:
     models = {t: DESCRIPTORS[t].model for t in PUBLISHED}
     docs = {t: column_descriptions(DBT_PROJECT.manifest_path, m) for t, m in models.items()}
     lineage = {t: sorted(model_sources(DBT_PROJECT.manifest_path, m) & set(SELECTED)) for t, m in models.items()}
-    set_aside = set_aside_of_this_run(context)
+    report = set_aside_of_this_run(context)
+    settings["group_codes_rebased"] = report.get("group_codes_rebased", [])
     path, is_new = publish(warehouse_path(), PUBLISHED, provenance, settings, output_dir(), column_docs=docs,
-                           table_sources=lineage, set_aside=set_aside)
+                           table_sources=lineage, set_aside=report.get("set_aside"))
     manifest = json.loads((path / "manifest.json").read_text())
     if is_new:
         context.log.info(f"published release {manifest['release_id']} to {path}")
@@ -220,19 +221,22 @@ def set_aside_report_path() -> Path:
              "or of its measure to the quarantine; writes the summary that `flows run` prints.")
 def set_aside_within_limit(context: AssetCheckExecutionContext) -> AssetCheckResult:
     entries = read_set_aside(warehouse_path())
-    write_json_atomically({"run_id": context.run.run_id, "set_aside": entries}, set_aside_report_path())
+    groups = rebased_group_codes(warehouse_path())
+    write_json_atomically({"run_id": context.run.run_id, "set_aside": entries, "group_codes_rebased": groups},
+                          set_aside_report_path())
     context.log.info(report_lines(entries)[0].rstrip(":"))
     problem = blocking_message(entries)
     return AssetCheckResult(passed=problem is None, severity=AssetCheckSeverity.ERROR, description=problem,
                             metadata={"set_aside": MetadataValue.json(entries)})
 
 
-def set_aside_of_this_run(context: AssetExecutionContext) -> list[dict] | None:
-    """What the check above counted in this run; None when FLOWS_SOURCES leaves out sources it reads."""
+def set_aside_of_this_run(context: AssetExecutionContext) -> dict:
+    """What the check above wrote in this run (set_aside, group_codes_rebased); empty when FLOWS_SOURCES
+    leaves out sources it reads."""
     if SET_ASIDE_MODEL not in ALLOWED_MODELS:
         context.log.warning("rows set aside are not counted: FLOWS_SOURCES leaves out sources the count reads")
-        return None
-    return json.loads(set_aside_report_path().read_text(encoding="utf-8"))["set_aside"]
+        return {}
+    return json.loads(set_aside_report_path().read_text(encoding="utf-8"))
 
 
 def row_count_check(table: str):

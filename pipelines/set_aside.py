@@ -107,3 +107,19 @@ def blocking_message(entries: list[dict], max_share: float | None = None) -> str
             f"(FLOWS_MAX_QUARANTINE_SHARE) of their rows or of their measure: " + " | ".join(problems)
             + ". Correct the input (the warehouse's quarantine table lists every row with its file and line), "
             "or accept the loss for this run with FLOWS_MAX_QUARANTINE_SHARE=<fraction, e.g. 0.05>.")
+
+
+def rebased_group_codes(warehouse: Path) -> list[str]:
+    """The FLOWS_GROUPS codes that did not count as written: merged since (counted for their
+    successor) or split since (divided between the resulting communes), one line each."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        rows = con.execute("""
+            SELECT source_row, group_id, commune_code, string_agg(commune_code_target, ', ' ORDER BY commune_code_target),
+                   bool_or(split_allocated)
+            FROM int_custom_groups_rebased
+            WHERE quarantine_reason IS NULL AND (commune_code <> commune_code_target OR split_allocated)
+            GROUP BY ALL ORDER BY source_row""").fetchall()
+    return [f"FLOWS_GROUPS line {row}, group {group}: {code} "
+            + (f"was split since: its members are {targets} (flagged: a part of each, by population)" if split
+               else f"has merged since: counted as {targets}")
+            for row, group, code, targets, split in rows]

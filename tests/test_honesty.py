@@ -343,3 +343,8 @@ def test_pair_view_gives_every_flow_kind_at_its_latest_year(release):
         where b.level is null or a.workers_a_to_b is distinct from b.workers_b_to_a
            or a.electricity_from_a_surplus_to_b_mwh is distinct from b.electricity_from_b_surplus_to_a_mwh""")
     assert asymmetric == [(0,)]
+
+
+def test_group_codes_rebased_are_said(release):
+    settings = __import__("json").loads((latest(release) / "manifest.json").read_text())["settings"]
+    assert settings["group_codes_rebased"] == ["FLOWS_GROUPS line 4, group lyon_bugey: 01002 has merged since: counted as 01004"]
