@@ -69,6 +69,7 @@ class Contract:
     description: str
     columns: tuple[Column, ...]
     vintages: tuple[Vintage, ...]
+    key: tuple[str, ...] = ()  # columns that identify a row in the producer's file (per year when per_year)
     path: Path = field(compare=False, default=PROJECT_ROOT)
 
     def vintage(self, year: int) -> Vintage:
@@ -134,12 +135,16 @@ def load_contract(path: Path) -> Contract:
             description=raw.get("description", "").strip(),
             columns=columns,
             vintages=vintages,
+            key=tuple(raw.get("key") or ()),
             path=path,
         )
     except (KeyError, TypeError, ValueError, yaml.YAMLError) as exc:
         raise ContractError(f"contract {path.name} is malformed: {exc}") from exc
     if contract.id != path.stem:
         raise ContractError(f"contract {path.name} has id {contract.id!r}, expected {path.stem!r}")
+    unknown_key = [k for k in contract.key if k not in {c.name for c in columns}]
+    if unknown_key:
+        raise ContractError(f"contract {path.name}: key columns {unknown_key} are not among its columns")
     for column in columns:
         if column.type not in COLUMN_TYPES:
             raise ContractError(f"contract {path.name}: column {column.name} has unknown type {column.type!r}")

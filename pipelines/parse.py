@@ -48,12 +48,25 @@ def parse_file(contract: Contract, vintage: Vintage, path: Path, file_name: str 
         table = _read_xlsx(contract, vintage, payload, file_name)
     else:
         table = _read_geojson(contract, payload, file_name)
-    frame = _select_columns(contract, vintage, table, file_name)
+    frame = mark_duplicate_keys(contract, _select_columns(contract, vintage, table, file_name))
     return frame.with_columns(
         pl.lit(vintage.vintage, pl.Int32).alias("vintage"),
         pl.lit(vintage.geography, pl.Int32).alias("geography"),
         pl.lit(file_name).alias("source_file"),
     )
+
+
+def mark_duplicate_keys(contract: Contract, frame: pl.DataFrame) -> pl.DataFrame:
+    """`duplicate_of_row`: for a row whose key (the contract's `key`, per year for per-year columns)
+    an earlier row of the same file already has, that row's number; staging sets such rows aside
+    instead of summing them twice. Null everywhere for a source without a key."""
+    if not contract.key:
+        return frame.with_columns(pl.lit(None, pl.Int64).alias("duplicate_of_row"))
+    keys = [pl.col(k).str.strip_chars().str.to_uppercase() for k in contract.key]
+    if "year" in frame.columns and "year" not in contract.key:
+        keys.append(pl.col("year"))
+    first = pl.col("source_row").min().over(keys)
+    return frame.with_columns(pl.when(first != pl.col("source_row")).then(first).alias("duplicate_of_row"))
 
 
 def _read_csv(contract: Contract, vintage: Vintage, payload: bytes, file_name: str) -> pl.DataFrame:

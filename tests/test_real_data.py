@@ -99,7 +99,8 @@ def raw_frame(source_id: str, rows: list[dict], vintage: int = 2026, geography: 
     frame = pl.DataFrame([{c: r.get(c) for c in columns} for r in rows] or None,
                          schema={c: (pl.Int32 if c == "year" else pl.String) for c in columns}, orient="row")
     return frame.with_row_index("source_row", offset=2).with_columns(
-        pl.col("source_row").cast(pl.Int64), pl.lit(vintage, pl.Int32).alias("vintage"),
+        pl.col("source_row").cast(pl.Int64), pl.lit(None, pl.Int64).alias("duplicate_of_row"),
+        pl.lit(vintage, pl.Int32).alias("vintage"),
         pl.lit(geography, pl.Int32).alias("geography"), pl.lit(f"{source_id} (built from real extracts)").alias("source_file"))
 
 

@@ -40,3 +40,13 @@
 {% macro exact_sum(expr) -%}
     cast(sum(cast({{ expr }} as decimal(24, 6))) as double)
 {%- endmacro %}
+
+{# A row whose key an earlier row of the same file already has (duplicate_of_row, set by the raw
+   layer from the contract's key) is set aside before any other problem: never summed twice. #}
+{% macro duplicate_key_problem() -%}
+    case when duplicate_of_row is not null then 'duplicate key, first at row: ' || duplicate_of_row end
+{%- endmacro %}
+
+{% macro duplicate_key_or(problem) -%}
+    coalesce({{ duplicate_key_problem() }}, {{ problem }})
+{%- endmacro %}

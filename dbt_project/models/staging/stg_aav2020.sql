@@ -4,7 +4,7 @@ select
     trim(aav_code) as aav_code,
     aav_name,
     try_cast(aav_category as integer) as aav_category,
-    case when try_cast(aav_category as integer) not in (11, 12, 13, 20, 30)
-         then 'CATEAAV2020 is not 11, 12, 13, 20 or 30: ' || coalesce(aav_category, 'null') end as quarantine_reason
+    {{ duplicate_key_or("case when try_cast(aav_category as integer) not in (11, 12, 13, 20, 30)
+         then 'CATEAAV2020 is not 11, 12, 13, 20 or 30: ' || coalesce(aav_category, 'null') end") }} as quarantine_reason
 from {{ source('raw', 'insee_aav2020') }}
 where vintage = (select max(vintage) from {{ source('raw', 'insee_aav2020') }})

@@ -3,5 +3,5 @@ select
     {{ fold_arrondissement(commune_code('commune_code')) }} as commune_code,
     {{ to_number('jobs') }} as census_jobs,
     {{ to_number('employed_residents') }} as census_employed_residents,
-    {{ numeric_problem(['jobs', 'employed_residents']) }} as quarantine_reason
+    {{ duplicate_key_or(numeric_problem(['jobs', 'employed_residents'])) }} as quarantine_reason
 from {{ source('raw', 'insee_emploi_pop_active') }}

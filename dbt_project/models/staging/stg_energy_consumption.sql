@@ -14,6 +14,7 @@ select
      (nullif(trim({{ s }}_mwh), '') is null)::integer{% if not loop.last %} +{% endif %}
     {%- endfor %}) as secretised_cells,
     coalesce(
+        {{ duplicate_key_problem() }},
         case when try_cast(year as integer) is null then 'annee is not a year: ' || coalesce(year, 'null') end,
         case when not (lower(strip_accents(energy)) like 'electricit%' or lower(energy) like 'gaz%')
              then 'unknown filiere: ' || coalesce(energy, 'null') end,

@@ -4,7 +4,7 @@ select
     {{ commune_code('commune_code') }} as commune_code,
     trim(epci_code) as epci_code,
     epci_name,
-    cast(null as varchar) as quarantine_reason
+    {{ duplicate_key_or('cast(null as varchar)') }} as quarantine_reason
 from {{ source('raw', 'insee_epci') }}
 where vintage = (select max(vintage) from {{ source('raw', 'insee_epci') }})
   and trim(epci_code) <> 'ZZZZZZZZZ'

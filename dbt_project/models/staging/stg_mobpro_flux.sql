@@ -6,5 +6,5 @@ select
     {{ commune_code('residence_code') }} as residence_code_source,
     {{ commune_code('workplace_code') }} as workplace_code_source,
     {{ to_number('workers') }} as workers,
-    {{ numeric_problem(['workers']) }} as quarantine_reason
+    {{ duplicate_key_or(numeric_problem(['workers'])) }} as quarantine_reason
 from {{ source('raw', 'insee_mobpro_flux') }}

@@ -13,6 +13,7 @@ select
     code as commune_code,
     {{ to_number('municipal_population') }} as municipal_population,
     coalesce(
+        {{ duplicate_key_problem() }},
         case when not {{ is_commune_code('code') }}
              then 'DEP and CODCOM do not make a commune code: ' || departement_code || ' + ' || commune_number end,
         {{ numeric_problem(['municipal_population']) }}

@@ -1,0 +1,92 @@
+"""Issue 9, hardening: inputs and faults that must not give wrong figures with exit code 0."""
+
+from __future__ import annotations
+
+import shutil
+import zipfile
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from pipelines.contracts import ContractError, load_contract, load_contracts
+from pipelines.fetch import mirror_location
+from pipelines.parse import parse_file
+
+from .conftest import GROUPS, MIRROR, latest, run_flows
+
+CONTRACTS = load_contracts()
+
+
+def fixture_path(source_id: str, vintage: int) -> Path:
+    return Path(mirror_location(str(MIRROR), CONTRACTS[source_id].vintage(vintage).url))
+
+
+def release_files(out: Path) -> dict:
+    return {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+
+
+# --- 1. keys are unique where the producer says so ------------------------------------------
+
+def test_every_ledger_source_names_its_key():
+    keyed = {c.id for c in CONTRACTS.values() if c.key}
+    assert {"insee_mobpro_flux", "cerema_enaf", "insee_emploi_pop_active", "urssaf_effectifs_commune",
+            "ore_conso_elec_gaz", "insee_epci", "insee_populations_legales"} <= keyed
+
+
+def test_a_key_outside_the_columns_is_a_contract_error(tmp_path):
+    text = (Path("sources") / "insee_cog_regions.yml").read_text().replace("key: [region_code]", "key: [region]")
+    broken = tmp_path / "insee_cog_regions.yml"
+    broken.write_text(text)
+    with pytest.raises(ContractError, match="key columns"):
+        load_contract(broken)
+
+
+def test_repeated_keys_point_at_the_first_row(tmp_path):
+    contract = CONTRACTS["insee_mobpro_flux"]
+    vintage = contract.vintage(2022)
+    doubled = tmp_path / "flux.zip"
+    with zipfile.ZipFile(fixture_path("insee_mobpro_flux", 2022)) as archive:
+        (name,) = archive.namelist()
+        lines = archive.read(name).decode().splitlines()
+    with zipfile.ZipFile(doubled, "w") as archive:
+        archive.writestr(name, "\r\n".join(lines + [lines[1].replace("75101", " 75101 ")]) + "\r\n")
+    frame = parse_file(contract, vintage, doubled)
+    assert frame.filter(pl.col("duplicate_of_row").is_not_null())["duplicate_of_row"].to_list() == [2]
+    assert frame["duplicate_of_row"].null_count() == frame.height - 1
+
+
+def doubled_mirror(tmp_path: Path, source_id: str, vintage: int) -> Path:
+    """The fixture mirror with every data row of one producer file written twice."""
+    mirror = tmp_path / "mirror"
+    shutil.copytree(MIRROR, mirror)
+    target = Path(mirror_location(str(mirror), CONTRACTS[source_id].vintage(vintage).url))
+    if zipfile.is_zipfile(target):
+        with zipfile.ZipFile(target) as archive:
+            (name,) = [n for n in archive.namelist() if n.lower().endswith(".csv")]
+            lines = archive.read(name).decode().splitlines()
+        with zipfile.ZipFile(target, "w") as archive:
+            archive.writestr(name, "\r\n".join(lines + lines[1:]) + "\r\n")
+    else:
+        lines = target.read_text(encoding="utf-8").splitlines()
+        target.write_text("\r\n".join(lines + lines[1:]) + "\r\n", encoding="utf-8")
+    return mirror
+
+
+@pytest.mark.parametrize("source_id,vintage", [("insee_mobpro_flux", 2022), ("cerema_enaf", 2024)])
+def test_a_doubled_producer_file_never_doubles_the_figures(source_id, vintage, release, tmp_path):
+    out = tmp_path / "out"
+    shutil.copytree(release, out)
+    before = release_files(out)
+    result = run_flows(str(doubled_mirror(tmp_path, source_id, vintage)), tmp_path / "data", out, FLOWS_GROUPS=str(GROUPS))
+    assert result.returncode == 1
+    assert "publication blocked" in result.stderr and f"{source_id} {vintage}:" in result.stderr
+    assert "duplicate key, first at row" in result.stderr
+    assert release_files(out) == before  # the last release, byte for byte
+
+
+@pytest.mark.parametrize("source_id,vintage", [(c.id, v.vintage) for c in CONTRACTS.values() if c.key for v in c.vintages])
+def test_fixture_files_hold_each_key_once(source_id, vintage):
+    contract = CONTRACTS[source_id]
+    frame = parse_file(contract, contract.vintage(vintage), fixture_path(source_id, vintage))
+    assert frame["duplicate_of_row"].null_count() == frame.height
