@@ -17,6 +17,9 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SOURCES_DIR = PROJECT_ROOT / "sources"
 
 COLUMN_TYPES = {"code", "text", "integer", "decimal"}
+# The share of its rows a vintage already published may lose when fetched again before publication
+# is blocked (a producer's file cut short); `row_tolerance` in a contract overrides it.
+DEFAULT_ROW_TOLERANCE = 0.02
 FORMAT_KINDS = {"csv", "xlsx", "geojson"}
 
 
@@ -70,6 +73,7 @@ class Contract:
     columns: tuple[Column, ...]
     vintages: tuple[Vintage, ...]
     key: tuple[str, ...] = ()  # columns that identify a row in the producer's file (per year when per_year)
+    row_tolerance: float = DEFAULT_ROW_TOLERANCE
     path: Path = field(compare=False, default=PROJECT_ROOT)
 
     def vintage(self, year: int) -> Vintage:
@@ -136,6 +140,7 @@ def load_contract(path: Path) -> Contract:
             columns=columns,
             vintages=vintages,
             key=tuple(raw.get("key") or ()),
+            row_tolerance=float(raw.get("row_tolerance", DEFAULT_ROW_TOLERANCE)),
             path=path,
         )
     except (KeyError, TypeError, ValueError, yaml.YAMLError) as exc:

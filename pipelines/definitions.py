@@ -41,7 +41,7 @@ from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
 
 from .contracts import PROJECT_ROOT, Contract, ContractError, load_contracts, selected_source_ids
 from .geography import target_cog_year
-from .publish import load_descriptors, output_dir, publish, read_latest, rows_by_year
+from .publish import load_descriptors, output_dir, publish, read_latest, rows_by_year, vintages_that_lost_rows
 from .fetch import FetchSettings
 from .raw import (
     CENTROIDS_ID,
@@ -267,6 +267,31 @@ def row_count_check(table: str):
     return _check
 
 
+def source_rows_check(contract: Contract):
+    """A vintage already published that comes back with fewer rows than its contract's row_tolerance
+    allows (a producer's file cut short) stops everything built from it."""
+
+    @asset_check(asset=AssetKey(["raw", contract.id]), name="rows_vs_latest_release", blocking=True,
+                 description=f"No vintage of {contract.id} already published loses more than "
+                 f"{contract.row_tolerance:.0%} of its rows (row_tolerance in sources/{contract.id}.yml).")
+    def _check(context: AssetCheckExecutionContext) -> AssetCheckResult:
+        previous = read_latest(output_dir())
+        if previous is None or not (previous / "manifest.json").exists():
+            return AssetCheckResult(passed=True, metadata={"previous_release": "none"})
+        provenance = json.loads((raw_dir() / f"{contract.id}.provenance.json").read_text(encoding="utf-8"))
+        lost = vintages_that_lost_rows(provenance, json.loads((previous / "manifest.json").read_text()),
+                                       contract.row_tolerance)
+        return AssetCheckResult(
+            passed=not lost, severity=AssetCheckSeverity.ERROR,
+            description=None if not lost else (
+                f"source {contract.id} lost rows beyond its tolerance of {contract.row_tolerance:.0%}: " + "; ".join(lost)
+                + f". The producer may have published a truncated file: check it; if the loss is real, raise "
+                f"row_tolerance in sources/{contract.id}.yml."),
+        )
+
+    return _check
+
+
 def job_selection() -> AssetSelection:
     keys = [AssetKey(["raw", s]) for s in SELECTED + sorted(DERIVED)]
     keys += [AssetKey([m]) for m in sorted(ALLOWED_MODELS)]
@@ -364,6 +389,7 @@ defs = Definitions(
     loggers={"console": flows_console},
     assets=[raw_asset(c) for c in CONTRACTS.values()] + [commune_passage, custom_groups, commune_centroids, dbt_models, release],
     asset_checks=[row_count_check(t) for t in PUBLISHED if DESCRIPTORS[t].format == "parquet"]
+    + [source_rows_check(CONTRACTS[s]) for s in SELECTED]
     + ([set_aside_within_limit] if SET_ASIDE_MODEL in ALLOWED_MODELS else []),
     jobs=[flows_job],
     schedules=[flows_weekly],

@@ -150,18 +150,21 @@ class Cache:
         return {}
 
     def entry(self, url: str) -> dict | None:
+        """The index entry of `url` if its blob is there with the bytes it was stored with: a blob
+        that was cut, altered or lost is dropped, and the file is fetched again in full."""
         entry = self._index().get(url)
-        if entry and (self.blobs / entry["sha256"]).exists():
+        if not entry:
+            return None
+        blob = self.blobs / entry["sha256"]
+        if blob.exists() and file_sha256(blob) == (entry["sha256"], entry["size"]):
             return entry
+        blob.unlink(missing_ok=True)
         return None
 
     def store(self, url: str, temp_path: Path, validators: dict) -> tuple[str, int, Path]:
         digest, size = file_sha256(temp_path)
         target = self.blobs / digest
-        if target.exists():
-            temp_path.unlink()
-        else:
-            os.replace(temp_path, target)
+        os.replace(temp_path, target)  # even over a blob of that name: it may have been altered since
         index = self._index()
         index[url] = {"sha256": digest, "size": size, **validators}
         tmp = self.index_path.with_suffix(".tmp")

@@ -225,6 +225,20 @@ def rows_by_year(path: Path, model: str | None) -> dict[int | None, int]:
         return dict(con.execute(f"SELECT year, count(*) FROM {relation} GROUP BY year").fetchall())
 
 
+def vintages_that_lost_rows(provenance: dict, previous_manifest: dict, tolerance: float) -> list[str]:
+    """The vintages of one source that the previous release published with more rows than now,
+    beyond `tolerance` (a fraction), each as a sentence."""
+    before = {v["vintage"]: v["rows"] for s in previous_manifest.get("sources", []) if s["source_id"] == provenance["source_id"]
+              for v in s["vintages"]}
+    lost = []
+    for vintage in provenance["vintages"]:
+        published = before.get(vintage["vintage"])
+        if published and vintage["rows"] < published * (1 - tolerance):
+            lost.append(f"vintage {vintage['vintage']}: {published:,} rows in release {previous_manifest['release_id']}, "
+                        f"{vintage['rows']:,} now ({vintage['rows'] / published - 1:+.1%})")
+    return lost
+
+
 def _relations(con: duckdb.DuckDBPyConnection) -> set[str]:
     return {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
 

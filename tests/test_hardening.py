@@ -90,3 +90,42 @@ def test_fixture_files_hold_each_key_once(source_id, vintage):
     contract = CONTRACTS[source_id]
     frame = parse_file(contract, contract.vintage(vintage), fixture_path(source_id, vintage))
     assert frame["duplicate_of_row"].null_count() == frame.height
+
+
+# --- 2. trust nothing in the cache ----------------------------------------------------------
+
+def test_a_cut_cached_blob_is_fetched_again_in_full(tmp_path, mirror_url):
+    import hashlib
+
+    from pipelines.fetch import FetchSettings, fetch
+
+    official = CONTRACTS["cerema_enaf"].latest.url
+    settings = FetchSettings(mirror=mirror_url, offline=True, cache_dir=tmp_path / "cache", progress=False)
+    first = fetch(official, "cerema_enaf", settings)
+    original = first.path.read_bytes()
+    first.path.write_bytes(original[: int(len(original) * 0.95)])  # the blob loses 5 % on disk
+    again = fetch(official, "cerema_enaf", settings)
+    assert not again.from_cache  # no conditional request on a blob that no longer matches its hash
+    assert again.path.read_bytes() == original
+    assert again.sha256 == hashlib.sha256(again.path.read_bytes()).hexdigest() == first.sha256
+
+
+def test_a_published_vintage_that_comes_back_shorter_blocks_publication(release, tmp_path):
+    mirror = tmp_path / "mirror"
+    shutil.copytree(MIRROR, mirror)
+    flux = Path(mirror_location(str(mirror), CONTRACTS["insee_mobpro_flux"].vintage(2022).url))
+    with zipfile.ZipFile(flux) as archive:
+        (name,) = archive.namelist()
+        lines = archive.read(name).decode().splitlines(keepends=True)
+    kept = lines[: int(len(lines) * 0.57)]  # 43 % fewer rows: within the 50 % of the tables' row counts
+    with zipfile.ZipFile(flux, "w") as archive:
+        archive.writestr(name, "".join(kept))
+    out = tmp_path / "out"
+    shutil.copytree(release, out)
+    before = release_files(out)
+    result = run_flows(str(mirror), tmp_path / "data", out, FLOWS_GROUPS=str(GROUPS))
+    assert result.returncode == 1
+    assert "check failed: rows_vs_latest_release: source insee_mobpro_flux lost rows beyond its tolerance of 2%" in result.stderr
+    assert __import__("re").search(r"vintage 2022: 258 rows in release [\d.]+, 1\d\d now \(-4\d\.\d%\)", result.stderr)
+    assert "row_tolerance in sources/insee_mobpro_flux.yml" in result.stderr
+    assert release_files(out) == before
