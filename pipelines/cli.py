@@ -88,8 +88,11 @@ def _run_job() -> int:
     except ContractError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    from .publish import output_dir, read_latest
+    from .publish import heal_latest, output_dir, read_latest
 
+    repaired = heal_latest(output_dir())
+    if repaired:
+        print(f"warning: {repaired}", file=sys.stderr)
     before = read_latest(output_dir())
     with DagsterInstance.get() as instance:
         result = defs.resolve_job_def(JOB_NAME).execute_in_process(
@@ -146,9 +149,18 @@ def print_set_aside(run_id: str, failed: bool) -> None:
 
 def info(output: Path) -> int:
     """Print the tables of the latest release with rows, columns and licence."""
-    from .publish import read_latest
+    from .publish import LatestPointerError, complete_releases, read_latest
 
-    current = read_latest(output)
+    try:
+        current = read_latest(output)
+    except LatestPointerError as exc:
+        newest = complete_releases(output)
+        if not newest:
+            print(f"error: {exc}; and no complete release is there", file=sys.stderr)
+            return 1
+        current = newest[-1]
+        print(f"warning: {exc}; showing the newest complete release ({current.name}); "
+              "the next `flows run` repairs latest.json", file=sys.stderr)
     if current is None:
         print(f"error: no latest.json in {output}: nothing published there yet", file=sys.stderr)
         return 1

@@ -12,6 +12,7 @@ import fnmatch
 import gzip
 import hashlib
 import json
+import logging
 import os
 import re
 import shutil
@@ -27,6 +28,7 @@ import urllib3
 from tqdm import tqdm
 
 
+LOG = logging.getLogger(__name__)
 CHUNK = 1 << 20
 DEFAULT_MAX_UNCOMPRESSED = 4 << 30  # 4 GiB: the largest national file is far below this
 
@@ -145,9 +147,21 @@ class Cache:
         self.index_path = directory / "index.json"
 
     def _index(self) -> dict:
-        if self.index_path.exists():
-            return json.loads(self.index_path.read_text())
-        return {}
+        """URL -> entry. A corrupt index (a crash mid-write on a full disk, a hand edit) is set aside
+        as index.json.corrupt and the cache starts over from an empty index: its blobs stay, every
+        file is fetched again in full once and re-indexed."""
+        if not self.index_path.exists():
+            return {}
+        try:
+            index = json.loads(self.index_path.read_text(encoding="utf-8"))
+            if not isinstance(index, dict):
+                raise ValueError("not a JSON object")
+            return index
+        except (ValueError, UnicodeDecodeError) as exc:
+            os.replace(self.index_path, self.index_path.with_suffix(".json.corrupt"))
+            LOG.warning(f"download cache index {self.index_path} was corrupt ({exc}): set aside as index.json.corrupt; "
+                        "files will be fetched again in full")
+            return {}
 
     def entry(self, url: str) -> dict | None:
         """The index entry of `url` if its blob is there with the bytes it was stored with: a blob

@@ -243,8 +243,42 @@ def _relations(con: duckdb.DuckDBPyConnection) -> set[str]:
     return {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
 
 
+class LatestPointerError(RuntimeError):
+    """latest.json is unreadable or names a release that is not there."""
+
+
 def read_latest(out: Path) -> Path | None:
+    """The release latest.json names; None when nothing was published. LatestPointerError when the
+    pointer is corrupt or names a missing or incomplete release (heal_latest repairs it)."""
     pointer = out / "latest.json"
     if not pointer.exists():
         return None
-    return out / json.loads(pointer.read_text())["path"]
+    try:
+        release = out / json.loads(pointer.read_text(encoding="utf-8"))["path"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise LatestPointerError(f"{pointer} is not a valid release pointer ({exc})") from None
+    if not (release / "manifest.json").is_file():
+        raise LatestPointerError(f"{pointer} names {release}, which is missing or incomplete (no manifest.json)")
+    return release
+
+
+def complete_releases(out: Path) -> list[Path]:
+    """Releases with their manifest (written last), oldest first."""
+    return [out / "releases" / i for i in release_ids(out) if (out / "releases" / i / "manifest.json").is_file()]
+
+
+def heal_latest(out: Path) -> str | None:
+    """Point a corrupt or dangling latest.json at the newest complete release (or remove it when
+    there is none); returns what was done, or None when the pointer was sound."""
+    try:
+        read_latest(out)
+        return None
+    except LatestPointerError as exc:
+        problem = str(exc)
+    complete = complete_releases(out)
+    if not complete:
+        (out / "latest.json").unlink()
+        return f"{problem}; no complete release is left, so latest.json was removed"
+    newest = complete[-1].name
+    write_json_atomically({"release_id": newest, "path": f"releases/{newest}"}, out / "latest.json")
+    return f"{problem}; latest.json now names the newest complete release, {newest}"

@@ -129,3 +129,38 @@ def test_a_published_vintage_that_comes_back_shorter_blocks_publication(release,
     assert __import__("re").search(r"vintage 2022: 258 rows in release [\d.]+, 1\d\d now \(-4\d\.\d%\)", result.stderr)
     assert "row_tolerance in sources/insee_mobpro_flux.yml" in result.stderr
     assert release_files(out) == before
+
+
+# --- 4. state files that heal ---------------------------------------------------------------
+
+@pytest.mark.parametrize("pointer", ['{"path": "releases/1999.01.01", "release_id": "1999.01.01"}', "{not json"])
+def test_a_dangling_or_corrupt_latest_json_is_repaired(pointer, release, mirror_url, tmp_path):
+    import json
+    import subprocess
+
+    from .conftest import FLOWS
+
+    out = tmp_path / "out"
+    shutil.copytree(release, out)
+    good = latest(release).name
+    (out / "latest.json").write_text(pointer)
+    info = subprocess.run([FLOWS, "info", str(out)], capture_output=True, text=True)
+    assert info.returncode == 0 and f"showing the newest complete release ({good})" in info.stderr
+    result = run_flows(mirror_url, release.parent / "data1", out, FLOWS_GROUPS=str(GROUPS))
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert f"latest.json now names the newest complete release, {good}" in result.stderr
+    assert json.loads((out / "latest.json").read_text())["release_id"] == good
+    assert "nothing changed: no new release" in result.stdout  # compared with the repaired pointer
+
+
+def test_a_corrupt_cache_index_is_set_aside_and_the_files_fetched_again(tmp_path, mirror_url):
+    from pipelines.fetch import FetchSettings, fetch
+
+    official = CONTRACTS["insee_cog_regions"].latest.url
+    settings = FetchSettings(mirror=mirror_url, offline=True, cache_dir=tmp_path / "cache", progress=False)
+    first = fetch(official, "insee_cog_regions", settings)
+    (tmp_path / "cache" / "index.json").write_text('{"truncated": ')
+    again = fetch(official, "insee_cog_regions", settings)
+    assert not again.from_cache and again.sha256 == first.sha256
+    assert (tmp_path / "cache" / "index.json.corrupt").exists()
+    assert fetch(official, "insee_cog_regions", settings).from_cache  # indexed again
