@@ -22,6 +22,7 @@ from .contracts import PROJECT_ROOT
 from .fetch import file_sha256
 from .geo import export_territories_geo
 from .raw import write_json_atomically
+from .sql import sql_string
 from .release_docs import data_dictionary, datapackage, table_card, write_csv_zip
 
 ASSETS_DIR = PROJECT_ROOT / "assets"
@@ -100,9 +101,9 @@ def export_table(con: duckdb.DuckDBPyConnection, descriptor: TableDescriptor, ta
         columns = export_territories_geo(con, descriptor.model, target)
     else:
         order = ", ".join(descriptor.sort_keys)
-        con.execute(f"COPY (SELECT * FROM {descriptor.model} ORDER BY {order}) TO '{target}' ({PARQUET_OPTIONS})")
+        con.execute(f"COPY (SELECT * FROM {descriptor.model} ORDER BY {order}) TO {sql_string(target)} ({PARQUET_OPTIONS})")
         columns = [{"name": n, "type": t} for n, t, *_ in con.execute(f"DESCRIBE {descriptor.model}").fetchall()]
-    rows = con.execute(f"SELECT count(*) FROM '{target}'").fetchone()[0]
+    rows = con.execute(f"SELECT count(*) FROM {sql_string(target)}").fetchone()[0]
     return {
         "file": target.name,
         "title": descriptor.title,
@@ -218,7 +219,7 @@ def _process_alive(pid: int) -> bool:
 def rows_by_year(path: Path, model: str | None) -> dict[int | None, int]:
     """Row counts per year of a table in the warehouse (model) or of a published Parquet file."""
     with duckdb.connect(str(path) if model else ":memory:", read_only=bool(model)) as con:
-        relation = model or f"'{path}'"
+        relation = model or sql_string(path)
         columns = {c for c, *_ in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()}
         if "year" not in columns:
             return {None: con.execute(f"SELECT count(*) FROM {relation}").fetchone()[0]}

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import duckdb
 
+from .sql import sql_string
+
 FIXED_ZIP_TIME = (2020, 1, 1, 0, 0, 0)  # zip entries carry no run time: same inputs, same bytes
 FORMULA_START = "^[=+\\-@\\t\\r]"
 
@@ -40,7 +42,7 @@ def write_csv_zip(con: duckdb.DuckDBPyConnection, model: str, sort_keys: tuple[s
         for name, dtype, *_ in columns
     )
     csv_path = target.with_suffix("")  # <table>.csv next to the zip, removed once zipped
-    con.execute(f"COPY (SELECT {select} FROM {model} ORDER BY {', '.join(sort_keys)}) TO '{csv_path}' "
+    con.execute(f"COPY (SELECT {select} FROM {model} ORDER BY {', '.join(sort_keys)}) TO {sql_string(csv_path)} "
                 "(FORMAT csv, HEADER true, DELIMITER ',')")
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:

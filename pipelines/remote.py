@@ -6,6 +6,8 @@ from pathlib import Path
 
 import duckdb
 
+from .sql import sql_string
+
 
 def duckdb_with_httpfs() -> duckdb.DuckDBPyConnection:
     """A DuckDB connection with httpfs installed from its PyPI package (DuckDB cannot download
@@ -14,6 +16,6 @@ def duckdb_with_httpfs() -> duckdb.DuckDBPyConnection:
 
     extension = next(Path(duckdb_extension_httpfs.__file__).parent.rglob("httpfs.duckdb_extension"))
     con = duckdb.connect()
-    con.execute(f"INSTALL '{extension}'")
+    con.execute(f"INSTALL {sql_string(extension)}")
     con.execute("LOAD httpfs")
     return con

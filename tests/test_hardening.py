@@ -164,3 +164,18 @@ def test_a_corrupt_cache_index_is_set_aside_and_the_files_fetched_again(tmp_path
     assert not again.from_cache and again.sha256 == first.sha256
     assert (tmp_path / "cache" / "index.json.corrupt").exists()
     assert fetch(official, "insee_cog_regions", settings).from_cache  # indexed again
+
+
+# --- 5. no string-built SQL with user input -------------------------------------------------
+
+def test_paths_with_apostrophes_spaces_and_accents_publish_the_same_tables(release, mirror_url, tmp_path):
+    from pipelines.sql import sql_string
+
+    assert sql_string("Côte-d'Or") == "'Côte-d''Or'"
+    root = tmp_path / "Côte-d'Or données"
+    out = root / "publié l'an"
+    result = run_flows(mirror_url, root / "data d'été", out, FLOWS_GROUPS=str(GROUPS), FLOWS_CACHE=str(root / "cache d'ici"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    for table in ("commuting_flows", "interdependencies", "territories"):
+        assert (latest(out) / f"{table}.parquet").read_bytes() == (latest(release) / f"{table}.parquet").read_bytes()
+    assert (latest(out) / "commuting_flows.csv.zip").exists()
