@@ -78,6 +78,15 @@ def run() -> int:
 
 
 def _run_job() -> int:
+    from .publish import keep_releases_setting
+    from .set_aside import max_quarantine_share
+
+    try:  # settings read late in the run are checked before it starts
+        keep_releases_setting()
+        max_quarantine_share()
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     dagster_home()
     from dagster import DagsterInstance
 

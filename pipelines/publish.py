@@ -78,16 +78,26 @@ def release_ids(out: Path) -> list[str]:
     return sorted(p.name for p in releases.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
+def keep_releases_setting() -> int | None:
+    """FLOWS_KEEP_RELEASES: a whole number of releases, at least 1; None (keep all) when unset.
+    Checked before a run starts, so that a wrong value never stops a run half-way."""
+    setting = os.environ.get("FLOWS_KEEP_RELEASES", "").strip()
+    if not setting:
+        return None
+    if not setting.isdigit() or int(setting) < 1:
+        raise ValueError(f"FLOWS_KEEP_RELEASES={setting!r}: give the number of releases to keep, at least 1 "
+                         "(the one latest.json names is always kept), or leave it empty to keep them all")
+    return int(setting)
+
+
 def apply_retention(out: Path, keep: int | None = None) -> list[str]:
     """Keep the newest `keep` releases (FLOWS_KEEP_RELEASES; all when unset) and the one latest.json
     names, whatever its age. Returns the ids removed."""
-    if keep is None:
-        setting = os.environ.get("FLOWS_KEEP_RELEASES", "")
-        keep = int(setting) if setting.strip() else None
+    keep = keep_releases_setting() if keep is None else keep
     if keep is None:
         return []
     if keep < 1:
-        raise ValueError(f"FLOWS_KEEP_RELEASES must be at least 1, not {keep}")
+        raise ValueError(f"keep at least 1 release, not {keep}")
     current = read_latest(out)
     ids = release_ids(out)
     removed = [i for i in ids[:-keep] if current is None or i != current.name]

@@ -23,6 +23,9 @@ GROUPS_ID = "custom_groups"
 CENTROIDS_ID = "commune_centroids"
 CONTOURS_ID = "etalab_contours_communes"
 GROUP_COLUMNS = ["group_id", "group_name", "commune_code"]
+RESERVED_GROUP_IDS = {"outside"}  # the aggregation names the communes in no group so
+MAX_GROUPS = 2_000
+MAX_GROUPS_PER_COMMUNE = 10
 
 
 class GroupsFileError(ValueError):
@@ -137,9 +140,36 @@ def materialise_groups(out_dir: Path | None = None) -> dict:
     frame = frame.with_row_index("source_row", offset=2).with_columns(
         pl.col("source_row").cast(pl.Int64), pl.lit(Path(path).name if path else "").alias("source_file"))
     if path:
+        check_group_rows(frame, path)
         check_group_codes(frame, path, known_commune_codes(out_dir))
     write_parquet_atomically(frame, out_dir / f"{GROUPS_ID}.parquet")
     return {"file": path or "", "groups": frame["group_id"].n_unique(), "rows": frame.height}
+
+
+def check_group_rows(frame: pl.DataFrame, path: str) -> None:
+    """Refuse, before any heavy work, a groups file the warehouse cannot honour: a reserved group
+    id, a commune listed twice in a group, more groups or more groups per commune than the limits
+    (aggregation cost grows with the square of the memberships of a commune)."""
+    ids = frame["group_id"].str.strip_chars()
+    reserved = frame.filter(ids.str.to_lowercase().is_in(list(RESERVED_GROUP_IDS)))
+    if reserved.height:
+        raise GroupsFileError(f"FLOWS_GROUPS file {path}, column group_id, line {reserved['source_row'][0]}: "
+                              f"{reserved['group_id'][0]!r} is reserved (it names the communes in no group); rename the group")
+    keyed = frame.with_columns(ids.alias("group"), pl.col("commune_code").map_elements(
+        normalised_commune_code, return_dtype=pl.String).alias("commune"))
+    repeated = keyed.filter(pl.struct("group", "commune").is_duplicated()).sort("source_row")
+    if repeated.height:
+        lines = ", ".join(f"{g} / {c} (line {r})" for g, c, r in repeated.select("group", "commune", "source_row").head(10).iter_rows())
+        raise GroupsFileError(f"FLOWS_GROUPS file {path}: a commune is listed twice in the same group: {lines}; keep one row each")
+    groups = keyed["group"].n_unique()
+    if groups > MAX_GROUPS:
+        raise GroupsFileError(f"FLOWS_GROUPS file {path}: {groups:,} groups, more than the {MAX_GROUPS:,} the warehouse accepts")
+    busiest = keyed.group_by("commune").agg(pl.len().alias("groups"), pl.col("source_row").min()).sort("groups").tail(1)
+    if busiest.height and busiest["groups"][0] > MAX_GROUPS_PER_COMMUNE:
+        raise GroupsFileError(
+            f"FLOWS_GROUPS file {path}: commune {busiest['commune'][0]} (first at line {busiest['source_row'][0]}) is in "
+            f"{busiest['groups'][0]} groups, more than {MAX_GROUPS_PER_COMMUNE}: overlapping groups multiply the flows "
+            "to aggregate; split the file into several runs")
 
 
 def normalised_commune_code(code: str | None) -> str:

@@ -179,3 +179,38 @@ def test_paths_with_apostrophes_spaces_and_accents_publish_the_same_tables(relea
     for table in ("commuting_flows", "interdependencies", "territories"):
         assert (latest(out) / f"{table}.parquet").read_bytes() == (latest(release) / f"{table}.parquet").read_bytes()
     assert (latest(out) / "commuting_flows.csv.zip").exists()
+
+
+# --- 3 and 7. groups files validated before any heavy work ----------------------------------
+
+@pytest.mark.parametrize("rows,message", [
+    ("outside,Outside,01001\n", "'outside' is reserved"),
+    ("g,G,01001\ng,G,1001\n", "listed twice in the same group: g / 01001 (line 2), g / 01001 (line 3)"),
+    ("".join(f"g{i},G,01001\n" for i in range(11)), "is in 11 groups, more than 10"),
+])
+def test_groups_files_the_warehouse_cannot_honour_are_refused(rows, message, tmp_path, monkeypatch):
+    from pipelines.raw import GroupsFileError, materialise_groups
+
+    groups = tmp_path / "groups.csv"
+    groups.write_text("group_id,group_name,commune_code\n" + rows)
+    monkeypatch.setenv("FLOWS_GROUPS", str(groups))
+    with pytest.raises(GroupsFileError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        materialise_groups(tmp_path)
+
+
+def test_too_many_groups_are_refused(tmp_path, monkeypatch):
+    from pipelines.raw import MAX_GROUPS, GroupsFileError, materialise_groups
+
+    groups = tmp_path / "groups.csv"
+    codes = ["01001", "01004", "01453", "01414", "69123", "69029", "75056", "92012", "92050", "2A004"]
+    groups.write_text("group_id,group_name,commune_code\n" + "".join(
+        f"g{i},G,{codes[i % len(codes)]}\n" for i in range(MAX_GROUPS + 1)))
+    monkeypatch.setenv("FLOWS_GROUPS", str(groups))
+    with pytest.raises(GroupsFileError, match="groups, more than the 2,000"):
+        materialise_groups(tmp_path)
+
+
+def test_a_wrong_retention_setting_stops_before_the_run(mirror_url, tmp_path):
+    result = run_flows(mirror_url, tmp_path / "data", tmp_path / "out", FLOWS_KEEP_RELEASES="0")
+    assert result.returncode == 2 and "FLOWS_KEEP_RELEASES='0'" in result.stderr
+    assert not (tmp_path / "out").exists() and "nothing was published" not in result.stderr

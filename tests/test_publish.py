@@ -13,6 +13,7 @@ from pipelines.publish import apply_retention, next_release_id, release_ids
 def make_releases(out, ids, latest):
     for i in ids:
         (out / "releases" / i).mkdir(parents=True)
+        (out / "releases" / i / "manifest.json").write_text("{}")  # written last: the release is complete
     (out / "latest.json").write_text(json.dumps({"release_id": latest, "path": f"releases/{latest}"}))
 
 
