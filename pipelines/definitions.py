@@ -394,5 +394,6 @@ defs = Definitions(
     jobs=[flows_job],
     schedules=[flows_weekly],
     sensors=[source_changes],
-    resources={"dbt": DbtCliResource(project_dir=DBT_PROJECT, dbt_executable=str(Path(sys.executable).parent / "dbt"))},
+    # dbt through flows-dbt, which dies with the run that started it (pipelines/dbt_child.py)
+    resources={"dbt": DbtCliResource(project_dir=DBT_PROJECT, dbt_executable=str(Path(sys.executable).parent / "flows-dbt"))},
 )

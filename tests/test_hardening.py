@@ -214,3 +214,71 @@ def test_a_wrong_retention_setting_stops_before_the_run(mirror_url, tmp_path):
     result = run_flows(mirror_url, tmp_path / "data", tmp_path / "out", FLOWS_KEEP_RELEASES="0")
     assert result.returncode == 2 and "FLOWS_KEEP_RELEASES='0'" in result.stderr
     assert not (tmp_path / "out").exists() and "nothing was published" not in result.stderr
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_a_killed_run_takes_its_dbt_child_with_it(mirror_url, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import time
+
+    from .conftest import FLOWS, PROJECT
+
+    env = {**os.environ, "FLOWS_MIRROR": mirror_url, "FLOWS_DATA": str(tmp_path / "data"),
+           "FLOWS_OUTPUT": str(tmp_path / "out"), "FLOWS_OFFLINE": "1", "FLOWS_PROGRESS": "0"}
+    run = subprocess.Popen([FLOWS, "run"], cwd=PROJECT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline, dbt = time.monotonic() + 120, []
+    while not dbt and time.monotonic() < deadline and run.poll() is None:
+        dbt = [p for p in children(run.pid) if "dbt" in (Path("/proc") / str(p) / "cmdline").read_text(errors="replace")]
+        time.sleep(0.05)
+    assert dbt, "flows run never started dbt"
+    run.send_signal(signal.SIGKILL)
+    run.wait()
+    deadline = time.monotonic() + 20
+    while any(alive(p) for p in dbt) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(alive(p) for p in dbt), "dbt outlived the run that started it"
+    again = subprocess.run([FLOWS, "run"], cwd=PROJECT, env=env, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr[-2000:]  # no lock left behind
+
+
+def test_the_dbt_wrapper_child_dies_with_its_parent():
+    """The mechanism itself, on a silent child (dbt dies of a broken pipe anyway when it writes)."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    child = ("from pipelines.dbt_child import exec_as_child; exec_as_child('/bin/sleep', ['30'])")
+    parent = subprocess.Popen([sys.executable, "-c", "import subprocess, sys\n"
+                               f"p = subprocess.Popen([sys.executable, '-c', {child!r}])\n"
+                               "print(p.pid, flush=True)\np.wait()"], stdout=subprocess.PIPE, text=True)
+    pid = int(parent.stdout.readline())
+    time.sleep(0.5)  # the child has become sleep
+    assert alive(pid) and "sleep" in (Path("/proc") / str(pid) / "cmdline").read_text()
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+    deadline = time.monotonic() + 5
+    while alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not alive(pid)
