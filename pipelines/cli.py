@@ -79,11 +79,13 @@ def run() -> int:
 
 def _run_job() -> int:
     from .publish import keep_releases_setting
+    from .resources import memory_limit
     from .set_aside import max_quarantine_share
 
     try:  # settings read late in the run are checked before it starts
         keep_releases_setting()
         max_quarantine_share()
+        memory_limit()
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

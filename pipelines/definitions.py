@@ -56,6 +56,7 @@ from .raw import (
     raw_dir,
     write_json_atomically,
 )
+from .resources import fresh_temp_directory, memory_limit
 from .set_aside import blocking_message, read_set_aside, rebased_group_codes, report_lines
 from .refresh import changed_sources, sensor_interval_seconds
 from .selection import column_descriptions, model_sources, models_allowed, prepare_dbt_manifest, unusable_selection
@@ -82,6 +83,8 @@ def dbt_environment() -> None:
     # models it reads are built (dbt's default, eager, would run it on a missing table).
     os.environ["DBT_INDIRECT_SELECTION"] = "cautious"
     data_dir().mkdir(parents=True, exist_ok=True)
+    os.environ["FLOWS_DUCKDB_MEMORY_LIMIT"] = memory_limit()
+    os.environ["FLOWS_DUCKDB_TEMP_DIRECTORY"] = str(fresh_temp_directory(data_dir()))
 
 
 def raw_asset(contract: Contract):

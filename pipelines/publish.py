@@ -22,6 +22,7 @@ from .contracts import PROJECT_ROOT
 from .fetch import file_sha256
 from .geo import export_territories_geo
 from .raw import write_json_atomically
+from .resources import memory_limit
 from .sql import sql_string
 from .release_docs import data_dictionary, datapackage, table_card, write_csv_zip
 
@@ -166,7 +167,7 @@ def write_release(staging: Path, release_id: str, warehouse: Path, tables: list[
                   settings: dict, column_docs: dict, table_sources: dict, set_aside: list[dict] | None = None) -> dict:
     """Every file of a release into `staging`; returns its manifest."""
     descriptors = load_descriptors()
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with duckdb.connect(str(warehouse), read_only=True, config={"memory_limit": memory_limit()}) as con:
         con.execute("SET threads = 1")  # one writer thread: identical inputs give identical bytes
         manifest_tables = {}
         for t in sorted(tables):

@@ -282,3 +282,33 @@ def test_the_dbt_wrapper_child_dies_with_its_parent():
     while alive(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not alive(pid)
+
+
+# --- 3. bounded memory and clean temporary files --------------------------------------------
+
+def test_duckdb_memory_is_bounded_and_a_killed_runs_spill_files_are_removed(mirror_url, tmp_path):
+    import os
+    import subprocess
+
+    from pipelines.resources import memory_limit
+
+    stale = tmp_path / "data" / "duckdb_tmp" / "duckdb_temp_storage-0.tmp"
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"\0" * 1_000_000)  # left by a killed run
+    result = run_flows(mirror_url, tmp_path / "data", tmp_path / "out", FLOWS_MEMORY_LIMIT="1GB")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert not stale.exists()
+    # the profile dbt builds with carries the limit and the spill directory
+    env = {**os.environ, "FLOWS_DUCKDB_MEMORY_LIMIT": "1GB", "FLOWS_DUCKDB_TEMP_DIRECTORY": str(tmp_path / "spill"),
+           "FLOWS_WAREHOUSE": str(tmp_path / "w.duckdb"), "DO_NOT_TRACK": "1"}
+    from .conftest import PROJECT
+
+    shown = subprocess.run([str(PROJECT / ".venv" / "bin" / "dbt"), "show", "--inline",
+                            "select current_setting('memory_limit') as m, current_setting('temp_directory') like '%/spill' as spill",
+                            "--project-dir", "dbt_project", "--profiles-dir", "dbt_project", "--target-path", str(tmp_path / "t")],
+                           cwd=PROJECT, env=env, capture_output=True, text=True)
+    assert shown.returncode == 0, shown.stdout[-2000:]
+    assert "| 953.6 MiB |  True |" in shown.stdout
+    bad = run_flows(mirror_url, tmp_path / "data", tmp_path / "out", FLOWS_MEMORY_LIMIT="lots")
+    assert bad.returncode == 2 and "FLOWS_MEMORY_LIMIT='lots'" in bad.stderr
+    assert memory_limit().endswith("MiB")
