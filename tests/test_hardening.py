@@ -312,3 +312,68 @@ def test_duckdb_memory_is_bounded_and_a_killed_runs_spill_files_are_removed(mirr
     bad = run_flows(mirror_url, tmp_path / "data", tmp_path / "out", FLOWS_MEMORY_LIMIT="lots")
     assert bad.returncode == 2 and "FLOWS_MEMORY_LIMIT='lots'" in bad.stderr
     assert memory_limit().endswith("MiB")
+
+
+# --- 6. flows serve as a careful static server ----------------------------------------------
+
+@pytest.fixture
+def careful_server(release, tmp_path):
+    import threading
+
+    from pipelines.serve import make_server
+
+    root = tmp_path / "served"
+    shutil.copytree(release, root)
+    (root / "releases" / ".tmp-2099.01.01-1").mkdir()  # a release being written
+    (root / ".secret").write_text("hidden")
+    (root / "outside_link").symlink_to("/etc")
+    (root / "passwd_link").symlink_to("/etc/passwd")
+    server = make_server(root, 0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield root, server.server_address[1]
+    server.shutdown()
+    server.server_close()
+
+
+def raw_request(port: int, payload: bytes) -> bytes:
+    import socket
+
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+        try:
+            connection.sendall(payload)
+            connection.shutdown(socket.SHUT_WR)
+        except BrokenPipeError:
+            pass  # the server answered before reading it all
+        chunks = []
+        while chunk := connection.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def status_of(reply: bytes) -> int:
+    return int(reply.split(b" ", 2)[1])
+
+
+def test_serve_answers_malformed_and_oversized_requests(careful_server):
+    _, port = careful_server
+    assert status_of(raw_request(port, b"GARBAGE\r\n\r\n")) == 400
+    assert status_of(raw_request(port, b"GET / HTTP/1.1\r\nX-Big: " + b"a" * 10_000_000 + b"\r\n\r\n")) == 431
+    many = b"".join(f"X-H{i}: v\r\n".encode() for i in range(200))
+    assert status_of(raw_request(port, b"GET /latest.json HTTP/1.1\r\nHost: x\r\n" + many + b"\r\n")) == 431
+
+
+def test_serve_keeps_to_what_is_published(careful_server):
+    root, port = careful_server
+    for path in ("/outside_link/passwd", "/passwd_link", "/.secret", "/releases/.tmp-2099.01.01-1/"):
+        assert status_of(raw_request(port, f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())) == 404, path
+    listing = raw_request(port, b"GET /releases/ HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert status_of(listing) == 200 and latest(root).name.encode() in listing and b".tmp-" not in listing
+    assert b".secret" not in raw_request(port, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+
+
+def test_serve_answers_a_multi_range_request_with_the_whole_file(careful_server):
+    root, port = careful_server
+    relative = (latest(root) / "territories.parquet").relative_to(root).as_posix()
+    whole = (root / relative).read_bytes()
+    reply = raw_request(port, f"GET /{relative} HTTP/1.1\r\nHost: x\r\nRange: bytes=0-3,10-20\r\n\r\n".encode())
+    assert status_of(reply) == 200 and reply.endswith(whole)
