@@ -26,6 +26,7 @@ GROUP_COLUMNS = ["group_id", "group_name", "commune_code"]
 RESERVED_GROUP_IDS = {"outside"}  # the aggregation names the communes in no group so
 MAX_GROUPS = 2_000
 MAX_GROUPS_PER_COMMUNE = 10
+MAX_GROUPS_FILE_BYTES = 32 << 20
 
 
 class GroupsFileError(ValueError):
@@ -129,6 +130,9 @@ def materialise_groups(out_dir: Path | None = None) -> dict:
     if not path:
         frame = pl.DataFrame(schema=schema)
     else:
+        if Path(path).is_file() and Path(path).stat().st_size > MAX_GROUPS_FILE_BYTES:
+            raise GroupsFileError(f"FLOWS_GROUPS file {path} weighs {Path(path).stat().st_size:,} bytes, more than "
+                                  f"{MAX_GROUPS_FILE_BYTES:,}: a membership file of every commune in 10 groups is far smaller")
         try:
             frame = pl.read_csv(path, infer_schema=False, encoding="utf8")
         except (OSError, pl.exceptions.PolarsError) as exc:

@@ -28,5 +28,6 @@ def fresh_temp_directory(data: Path) -> Path:
     """DuckDB's spill directory under the data directory, emptied (call it holding the run lock)."""
     temp = data / "duckdb_tmp"
     shutil.rmtree(temp, ignore_errors=True)
+    shutil.rmtree(data / "warehouse.duckdb.tmp", ignore_errors=True)  # DuckDB's default, used by earlier versions
     temp.mkdir(parents=True)
     return temp

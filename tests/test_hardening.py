@@ -377,3 +377,15 @@ def test_serve_answers_a_multi_range_request_with_the_whole_file(careful_server)
     whole = (root / relative).read_bytes()
     reply = raw_request(port, f"GET /{relative} HTTP/1.1\r\nHost: x\r\nRange: bytes=0-3,10-20\r\n\r\n".encode())
     assert status_of(reply) == 200 and reply.endswith(whole)
+
+
+def test_an_oversized_groups_file_is_refused_before_reading(tmp_path, monkeypatch):
+    from pipelines.raw import MAX_GROUPS_FILE_BYTES, GroupsFileError, materialise_groups
+
+    groups = tmp_path / "groups.csv"
+    with open(groups, "wb") as f:
+        f.write(b"group_id,group_name,commune_code\n")
+        f.truncate(MAX_GROUPS_FILE_BYTES + 1)
+    monkeypatch.setenv("FLOWS_GROUPS", str(groups))
+    with pytest.raises(GroupsFileError, match="weighs"):
+        materialise_groups(tmp_path)
