@@ -21,7 +21,7 @@ run: $(STAMP)
 	$(BIN)/flows run
 
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2  # two workers: the machine has two cores
 
 # Re-resolve the pinned dependencies (needs the registry); commit the result.
 lock:

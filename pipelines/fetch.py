@@ -138,18 +138,19 @@ def candidate_locations(official_url: str, settings: FetchSettings) -> list[str]
 
 
 class Cache:
-    """Blobs by sha256 plus, per URL, the validators of the last successful response."""
+    """Blobs by sha256 plus, per URL, the validators of the last successful response: in index.json,
+    and again one small file per URL in entries/, from which a corrupt index is rebuilt."""
 
     def __init__(self, directory: Path):
         self.directory = directory
         self.blobs = directory / "blobs"
         self.blobs.mkdir(parents=True, exist_ok=True)
+        self.entries = directory / "entries"
         self.index_path = directory / "index.json"
 
     def _index(self) -> dict:
         """URL -> entry. A corrupt index (a crash mid-write on a full disk, a hand edit) is set aside
-        as index.json.corrupt and the cache starts over from an empty index: its blobs stay, every
-        file is fetched again in full once and re-indexed."""
+        as index.json.corrupt and rebuilt from entries/ (the URLs whose blob is still there)."""
         if not self.index_path.exists():
             return {}
         try:
@@ -159,9 +160,28 @@ class Cache:
             return index
         except (ValueError, UnicodeDecodeError) as exc:
             os.replace(self.index_path, self.index_path.with_suffix(".json.corrupt"))
-            LOG.warning(f"download cache index {self.index_path} was corrupt ({exc}): set aside as index.json.corrupt; "
-                        "files will be fetched again in full")
-            return {}
+            index = self._rebuilt_index()
+            self._write_json(index, self.index_path)
+            LOG.warning(f"download cache index {self.index_path} was corrupt ({exc}): set aside as index.json.corrupt "
+                        f"and rebuilt with the {len(index)} file(s) whose record and blob are intact")
+            return index
+
+    def _rebuilt_index(self) -> dict:
+        index = {}
+        for path in sorted(self.entries.glob("*.json")):
+            try:
+                record = json.loads(path.read_text(encoding="utf-8"))
+                if (self.blobs / record["entry"]["sha256"]).exists():
+                    index[record["url"]] = record["entry"]
+            except (ValueError, KeyError, TypeError):
+                continue  # a damaged record: that file will be fetched again in full
+        return index
+
+    @staticmethod
+    def _write_json(payload: dict, path: Path) -> None:
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # two processes never share a temporary file
+        tmp.write_text(json.dumps(payload, indent=1, sort_keys=True))
+        os.replace(tmp, path)
 
     def entry(self, url: str) -> dict | None:
         """The index entry of `url` if its blob is there with the bytes it was stored with: a blob
@@ -179,11 +199,12 @@ class Cache:
         digest, size = file_sha256(temp_path)
         target = self.blobs / digest
         os.replace(temp_path, target)  # even over a blob of that name: it may have been altered since
+        entry = {"sha256": digest, "size": size, **validators}
+        self.entries.mkdir(exist_ok=True)
+        self._write_json({"url": url, "entry": entry}, self.entries / f"{hashlib.sha256(url.encode()).hexdigest()[:32]}.json")
         index = self._index()
-        index[url] = {"sha256": digest, "size": size, **validators}
-        tmp = self.index_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(index, indent=1, sort_keys=True))
-        os.replace(tmp, self.index_path)
+        index[url] = entry
+        self._write_json(index, self.index_path)
         return digest, size, target
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 from functools import cache
@@ -11,8 +12,16 @@ from dagster_dbt import DbtProject
 
 
 def prepare_dbt_manifest(project: DbtProject) -> None:
-    """Parse the dbt project when its manifest is missing or older than any model, macro or test."""
+    """Parse the dbt project when its manifest is missing or older than any model, macro or test;
+    one process at a time (a second run, or `dagster dev`, waits for the first one's parse)."""
     manifest = Path(project.manifest_path)
+    manifest.parent.mkdir(parents=True, exist_ok=True)
+    with open(manifest.parent / "parse.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        _parse_if_stale(project, manifest)
+
+
+def _parse_if_stale(project: DbtProject, manifest: Path) -> None:
     inputs = [p for d in ("models", "macros", "tests") for p in (Path(project.project_dir) / d).rglob("*") if p.is_file()]
     inputs.append(Path(project.project_dir) / "dbt_project.yml")
     if manifest.exists() and manifest.stat().st_mtime >= max(p.stat().st_mtime for p in inputs):

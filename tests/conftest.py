@@ -55,6 +55,7 @@ def run_flows(mirror_url: str, data: Path, output: Path, **env) -> subprocess.Co
     """`flows run` in a subprocess (Dagster reads FLOWS_* when it loads the code location)."""
     environment = {**os.environ, "FLOWS_MIRROR": mirror_url, "FLOWS_DATA": str(data),
                    "FLOWS_OUTPUT": str(output), "FLOWS_OFFLINE": "1", "FLOWS_PROGRESS": "0", **env}
+    environment.setdefault("FLOWS_CACHE", str(data.parent / f"{data.name}-cache"))  # never the project's own
     return subprocess.run([FLOWS, "run"], cwd=PROJECT, env=environment, capture_output=True, text=True, timeout=600)
 
 

@@ -153,17 +153,19 @@ def test_a_dangling_or_corrupt_latest_json_is_repaired(pointer, release, mirror_
     assert "nothing changed: no new release" in result.stdout  # compared with the repaired pointer
 
 
-def test_a_corrupt_cache_index_is_set_aside_and_the_files_fetched_again(tmp_path, mirror_url):
+def test_a_corrupt_cache_index_is_rebuilt_from_its_records(tmp_path, mirror_url):
     from pipelines.fetch import FetchSettings, fetch
 
-    official = CONTRACTS["insee_cog_regions"].latest.url
     settings = FetchSettings(mirror=mirror_url, offline=True, cache_dir=tmp_path / "cache", progress=False)
-    first = fetch(official, "insee_cog_regions", settings)
+    regions, departements = CONTRACTS["insee_cog_regions"].latest.url, CONTRACTS["insee_cog_departements"].latest.url
+    first = fetch(regions, "insee_cog_regions", settings)
+    fetch(departements, "insee_cog_departements", settings)
     (tmp_path / "cache" / "index.json").write_text('{"truncated": ')
-    again = fetch(official, "insee_cog_regions", settings)
-    assert not again.from_cache and again.sha256 == first.sha256
+    (tmp_path / "cache" / "blobs" / first.sha256).unlink()  # and one blob lost
+    assert fetch(departements, "insee_cog_departements", settings).from_cache  # rebuilt: a conditional request
+    again = fetch(regions, "insee_cog_regions", settings)
+    assert not again.from_cache and again.sha256 == first.sha256  # its blob was gone: fetched in full
     assert (tmp_path / "cache" / "index.json.corrupt").exists()
-    assert fetch(official, "insee_cog_regions", settings).from_cache  # indexed again
 
 
 # --- 5. no string-built SQL with user input -------------------------------------------------
