@@ -81,3 +81,17 @@ def latest(out: Path) -> Path:
 def query(path: Path, sql: str):
     """Run `sql` with {t} standing for the Parquet file at `path`."""
     return duckdb.sql(sql.replace("{t}", f"'{path}'")).fetchall()
+
+
+def rewrite_csv_member(archive_path: Path, change, target: Path | None = None) -> Path:
+    """Write `archive_path`'s one CSV member back with its text passed through `change` (to
+    `target`, or in place): a producer's zip altered the way a test needs."""
+    import zipfile
+
+    with zipfile.ZipFile(archive_path) as archive:
+        (name,) = [n for n in archive.namelist() if n.lower().endswith(".csv")]
+        text = archive.read(name).decode("utf-8")
+    target = target or archive_path
+    with zipfile.ZipFile(target, "w") as archive:
+        archive.writestr(name, change(text))
+    return target

@@ -13,7 +13,7 @@ from pipelines.contracts import ContractError, load_contract, load_contracts
 from pipelines.fetch import mirror_location
 from pipelines.parse import parse_file
 
-from .conftest import GROUPS, MIRROR, latest, run_flows
+from .conftest import GROUPS, MIRROR, latest, rewrite_csv_member, run_flows
 
 CONTRACTS = load_contracts()
 
@@ -45,12 +45,11 @@ def test_a_key_outside_the_columns_is_a_contract_error(tmp_path):
 def test_repeated_keys_point_at_the_first_row(tmp_path):
     contract = CONTRACTS["insee_mobpro_flux"]
     vintage = contract.vintage(2022)
-    doubled = tmp_path / "flux.zip"
-    with zipfile.ZipFile(fixture_path("insee_mobpro_flux", 2022)) as archive:
-        (name,) = archive.namelist()
-        lines = archive.read(name).decode().splitlines()
-    with zipfile.ZipFile(doubled, "w") as archive:
-        archive.writestr(name, "\r\n".join(lines + [lines[1].replace("75101", " 75101 ")]) + "\r\n")
+    def repeat_first_row(text):
+        lines = text.splitlines()
+        return "\r\n".join(lines + [lines[1].replace("75101", " 75101 ")]) + "\r\n"
+
+    doubled = rewrite_csv_member(fixture_path("insee_mobpro_flux", 2022), repeat_first_row, tmp_path / "flux.zip")
     frame = parse_file(contract, vintage, doubled)
     assert frame.filter(pl.col("duplicate_of_row").is_not_null())["duplicate_of_row"].to_list() == [2]
     assert frame["duplicate_of_row"].null_count() == frame.height - 1
@@ -61,15 +60,14 @@ def doubled_mirror(tmp_path: Path, source_id: str, vintage: int) -> Path:
     mirror = tmp_path / "mirror"
     shutil.copytree(MIRROR, mirror)
     target = Path(mirror_location(str(mirror), CONTRACTS[source_id].vintage(vintage).url))
+    def twice(text):
+        lines = text.splitlines()
+        return "\r\n".join(lines + lines[1:]) + "\r\n"
+
     if zipfile.is_zipfile(target):
-        with zipfile.ZipFile(target) as archive:
-            (name,) = [n for n in archive.namelist() if n.lower().endswith(".csv")]
-            lines = archive.read(name).decode().splitlines()
-        with zipfile.ZipFile(target, "w") as archive:
-            archive.writestr(name, "\r\n".join(lines + lines[1:]) + "\r\n")
+        rewrite_csv_member(target, twice)
     else:
-        lines = target.read_text(encoding="utf-8").splitlines()
-        target.write_text("\r\n".join(lines + lines[1:]) + "\r\n", encoding="utf-8")
+        target.write_text(twice(target.read_text(encoding="utf-8")), encoding="utf-8")
     return mirror
 
 
@@ -114,12 +112,8 @@ def test_a_published_vintage_that_comes_back_shorter_blocks_publication(release,
     mirror = tmp_path / "mirror"
     shutil.copytree(MIRROR, mirror)
     flux = Path(mirror_location(str(mirror), CONTRACTS["insee_mobpro_flux"].vintage(2022).url))
-    with zipfile.ZipFile(flux) as archive:
-        (name,) = archive.namelist()
-        lines = archive.read(name).decode().splitlines(keepends=True)
-    kept = lines[: int(len(lines) * 0.57)]  # 43 % fewer rows: within the 50 % of the tables' row counts
-    with zipfile.ZipFile(flux, "w") as archive:
-        archive.writestr(name, "".join(kept))
+    # 43 % fewer rows: within the 50 % of the tables' row counts
+    rewrite_csv_member(flux, lambda text: "".join(text.splitlines(keepends=True)[: int(len(text.splitlines()) * 0.57)]))
     out = tmp_path / "out"
     shutil.copytree(release, out)
     before = release_files(out)

@@ -19,7 +19,7 @@ from pipelines.parse import parse_file
 from pipelines.raw import GroupsFileError, materialise_groups, populations_commune_code
 from pipelines.selection import unusable_selection
 
-from .conftest import GROUPS, MIRROR, PROJECT, latest, query
+from .conftest import GROUPS, MIRROR, PROJECT, latest, query, rewrite_csv_member
 
 CONTRACTS = load_contracts()
 
@@ -186,9 +186,8 @@ def real_idf_mirror(tmp_path):
     mirror = tmp_path / "mirror"
     shutil.copytree(MIRROR, mirror)
     flux = next(mirror.rglob("base-flux-mobilite-domicile-lieu-travail-2022_csv.zip"))
-    text = (REAL / "mobpro" / "cartograflow_tab_IDF_mobpro.csv").read_text(encoding="utf-8")
-    with zipfile.ZipFile(flux, "w") as archive:
-        archive.writestr("base-flux-mobilite-domicile-lieu-travail-2022.csv", text.replace("NBFLUX_C14_", "NBFLUX_C22_"))
+    real = (REAL / "mobpro" / "cartograflow_tab_IDF_mobpro.csv").read_text(encoding="utf-8")
+    rewrite_csv_member(flux, lambda _: real.replace("NBFLUX_C14_", "NBFLUX_C22_"))
     return mirror
 
 

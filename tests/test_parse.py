@@ -13,7 +13,7 @@ from pipelines.contracts import load_contracts
 from pipelines.fetch import mirror_location
 from pipelines.parse import SourceFormatError, parse_file
 
-from .conftest import MIRROR
+from .conftest import MIRROR, rewrite_csv_member
 
 CONTRACTS = load_contracts()
 
@@ -70,12 +70,10 @@ def test_xlsx_header_below_title_lines():
 def test_missing_column_names_source_file_and_columns(tmp_path):
     contract = CONTRACTS["insee_mobpro_flux"]
     vintage = contract.vintage(2022)
-    renamed = tmp_path / "flux.zip"
-    with zipfile.ZipFile(fixture_path("insee_mobpro_flux", 2022)) as z:
+    renamed = rewrite_csv_member(fixture_path("insee_mobpro_flux", 2022),
+                                 lambda text: text.replace("NBFLUX_C22_ACTOCC15P", "NBFLUX_C22_ACTOCC"), tmp_path / "flux.zip")
+    with zipfile.ZipFile(renamed) as z:
         (name,) = z.namelist()
-        text = z.read(name).decode().replace("NBFLUX_C22_ACTOCC15P", "NBFLUX_C22_ACTOCC")
-    with zipfile.ZipFile(renamed, "w") as z:
-        z.writestr(name, text)
     with pytest.raises(SourceFormatError) as error:
         parse_file(contract, vintage, renamed)
     message = str(error.value)
