@@ -207,6 +207,20 @@ def serve(output: Path, port: int, host: str) -> int:
     return 0
 
 
+def dossier(args) -> int:
+    from .dossier import DossierError, write_dossier
+    from .publish import output_dir
+
+    out = args.out or Path(f"dossier_{args.code_a}_{args.code_b}.html")
+    try:
+        path = write_dossier(args.release or output_dir(), args.code_a, args.code_b, out, args.level)
+    except DossierError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"dossier written to {path}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="flows", description="Territorial flows warehouse")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -217,7 +231,17 @@ def main(argv: list[str] | None = None) -> int:
     serve_parser.add_argument("output", type=Path, help="a published directory (FLOWS_OUTPUT)")
     serve_parser.add_argument("--port", type=int, default=8000)
     serve_parser.add_argument("--host", default="127.0.0.1")
+    dossier_parser = commands.add_parser("dossier", help="write the French HTML dossier of two territories")
+    dossier_parser.add_argument("code_a", help="territory A (commune, EPCI, group... code)")
+    dossier_parser.add_argument("code_b", help="territory B")
+    dossier_parser.add_argument("--level", choices=["commune", "epci", "group", "departement", "region"],
+                                help="the level, when a code names territories at several levels")
+    dossier_parser.add_argument("--release", help="a published directory or its HTTP base (following latest.json), "
+                                "or one release directory; default FLOWS_OUTPUT")
+    dossier_parser.add_argument("--out", type=Path, help="the HTML file to write (default dossier_<A>_<B>.html)")
     args = parser.parse_args(argv)
+    if args.command == "dossier":
+        return dossier(args)
     if args.command == "run":
         return run()
     if args.command == "info":

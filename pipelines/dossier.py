@@ -1,0 +1,147 @@
+"""`flows dossier A B`: the evidence on two territories, as one self-contained French HTML page.
+
+It reads only a published release (a local directory or an HTTP base, following latest.json, or
+one release directory), so it works on anyone's published copy. Every figure carries its raw value
+in `data-value` (the page shows it rounded, in French), so that a reader, or a test, can check it
+against the release.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import jinja2
+
+from .sql import sql_string
+
+TEMPLATES = Path(__file__).parent / "templates"
+LEVELS = ("commune", "epci", "group", "departement", "region")
+METHODS = {"commuters": "observé", "housing_land_for_jobs": "alloué", "electricity_transfer": "modélisé"}
+STATUS = {"complete": "complet", "published": "publié (exact)", "lower_bound": "minorant",
+          "below_publication_threshold": "non publié (sous le seuil)"}
+
+
+class DossierError(ValueError):
+    """A territory, a level or a release that the dossier cannot use."""
+
+
+@dataclass
+class Release:
+    base: str  # directory or URL of the release (holding manifest.json and the tables)
+    manifest: dict
+    con: duckdb.DuckDBPyConnection
+
+    def table(self, name: str) -> str:
+        return sql_string(f"{self.base}/{name}.parquet")
+
+    def rows(self, sql: str, *params) -> list[dict]:
+        relation = self.con.execute(sql, list(params))
+        names = [d[0] for d in relation.description]
+        return [dict(zip(names, row)) for row in relation.fetchall()]
+
+
+def read_text(location: str) -> str:
+    if "://" in location:
+        with urllib.request.urlopen(location, timeout=30) as response:
+            return response.read().decode("utf-8")
+    return Path(location).read_text(encoding="utf-8")
+
+
+def open_release(location: str | Path) -> Release:
+    """A published directory or HTTP base (following latest.json), or one release directory."""
+    location = str(location).rstrip("/")
+    try:
+        manifest = json.loads(read_text(f"{location}/manifest.json"))
+        base = location
+    except (OSError, ValueError):
+        try:
+            pointer = json.loads(read_text(f"{location}/latest.json"))
+        except (OSError, ValueError) as exc:
+            raise DossierError(f"{location} is neither a release (manifest.json) nor a published directory "
+                               f"(latest.json): {exc}") from None
+        base = f"{location}/{pointer['path']}"
+        manifest = json.loads(read_text(f"{base}/manifest.json"))
+    con = duckdb.connect()
+    if "://" in base:
+        from .remote import duckdb_with_httpfs
+
+        con = duckdb_with_httpfs()
+    return Release(base, manifest, con)
+
+
+def territory(release: Release, code: str, level: str | None) -> dict:
+    found = release.rows(f"SELECT * FROM {release.table('territories')} WHERE code = ?"
+                         + (" AND level = ?" if level else "") + " ORDER BY level", code, *([level] if level else []))
+    if not found:
+        raise DossierError(f"no territory {code!r}" + (f" at level {level}" if level else "") + " in release "
+                           f"{release.manifest['release_id']}")
+    if len(found) > 1:
+        raise DossierError(f"code {code!r} names territories at levels {', '.join(t['level'] for t in found)}: "
+                           "choose one with --level")
+    return found[0]
+
+
+def figure(value, year=None, status=None, unit="", digits=1) -> dict:
+    """A figure as printed: French number, or « inconnu » for null (never 0)."""
+    if value is None:
+        text = "inconnu"
+    else:
+        text = f"{value:,.{digits}f}".replace(",", "\u202f").replace(".", ",")
+    return {"value": "" if value is None else repr(float(value)), "text": text, "unit": unit, "year": year,
+            "status": STATUS.get(status, status)}
+
+
+def dossier_data(release: Release, code_a: str, code_b: str, level: str | None = None) -> dict:
+    a = territory(release, code_a, level)
+    b = territory(release, code_b, level or a["level"])
+    if a["level"] != b["level"]:
+        raise DossierError(f"{code_a} is a {a['level']} and {code_b} a {b['level']}: give --level")
+    latest = release.rows(f"SELECT * FROM {release.table('interdependencies_latest')} "
+                          "WHERE level = ? AND code_a = ? AND code_b = ?", a["level"], code_a, code_b)
+    years = release.rows(f"SELECT * FROM {release.table('interdependencies')} "
+                         "WHERE level = ? AND code_a = ? AND code_b = ? ORDER BY year", a["level"], code_a, code_b)
+    pair = latest[0] if latest else {}
+    return {
+        "release_id": release.manifest["release_id"],
+        "a": a, "b": b,
+        "latest": pair and [
+            {"kind": "Navetteurs (actifs occupés)", "method": METHODS["commuters"], "year": pair["commuters_year"],
+             "a_to_b": figure(pair["workers_a_to_b"], pair["commuters_year"], pair["workers_a_to_b_status"], "actifs"),
+             "b_to_a": figure(pair["workers_b_to_a"], pair["commuters_year"], pair["workers_b_to_a_status"], "actifs"),
+             "names": ("workers_a_to_b", "workers_b_to_a")},
+            {"kind": "Foncier résidentiel lié aux emplois", "method": METHODS["housing_land_for_jobs"],
+             "year": pair["housing_land_year"],
+             "a_to_b": figure(pair["housing_land_a_for_jobs_in_b_ha"], pair["housing_land_year"], unit="ha", digits=3),
+             "b_to_a": figure(pair["housing_land_b_for_jobs_in_a_ha"], pair["housing_land_year"], unit="ha", digits=3),
+             "names": ("housing_land_a_for_jobs_in_b_ha", "housing_land_b_for_jobs_in_a_ha")},
+            {"kind": "Électricité (surplus couvrant un déficit)", "method": METHODS["electricity_transfer"],
+             "year": pair["electricity_year"],
+             "a_to_b": figure(pair["electricity_from_a_surplus_to_b_mwh"], pair["electricity_year"], unit="MWh"),
+             "b_to_a": figure(pair["electricity_from_b_surplus_to_a_mwh"], pair["electricity_year"], unit="MWh"),
+             "names": ("electricity_from_a_surplus_to_b_mwh", "electricity_from_b_surplus_to_a_mwh")},
+        ],
+        "years": [{"year": y["year"],
+                   "a_to_b": figure(y["workers_a_to_b"], y["year"], y["workers_a_to_b_status"], "actifs"),
+                   "b_to_a": figure(y["workers_b_to_a"], y["year"], y["workers_b_to_a_status"], "actifs"),
+                   "share_a": figure(y["share_of_a_workers_employed_in_b_pct"], y["year"], unit="%"),
+                   "share_b": figure(y["share_of_b_workers_employed_in_a_pct"], y["year"], unit="%")} for y in years],
+        "sources": release.manifest["sources"],
+        "tables": release.manifest["tables"],
+        "set_aside": [e for e in release.manifest.get("set_aside") or [] if e["rows_set_aside"]],
+    }
+
+
+def render(data: dict) -> str:
+    environment = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
+                                     undefined=jinja2.StrictUndefined)
+    return environment.get_template("dossier.html.j2").render(**data)
+
+
+def write_dossier(location: str | Path, code_a: str, code_b: str, out: Path, level: str | None = None) -> Path:
+    release = open_release(location)
+    out.write_text(render(dossier_data(release, code_a, code_b, level)), encoding="utf-8")
+    return out
