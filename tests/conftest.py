@@ -70,6 +70,18 @@ def release(mirror_url, tmp_path_factory):
     return root / "out"
 
 
+@pytest.fixture(scope="module")
+def served(release):
+    """The fixture release served by `flows serve`'s server on 127.0.0.1 (its base URL)."""
+    from pipelines.serve import make_server
+
+    server = make_server(release, 0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
 def releases(out: Path) -> list[Path]:
     return sorted(p for p in (out / "releases").iterdir() if not p.name.startswith("."))
 

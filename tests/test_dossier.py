@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import html.parser
 import subprocess
-import threading
 
 import duckdb
 import pytest
@@ -44,17 +43,6 @@ def read_dossier(path):
     parser = Figures()
     parser.feed(path.read_text(encoding="utf-8"))
     return parser
-
-
-@pytest.fixture(scope="module")
-def served(release):
-    from pipelines.serve import make_server
-
-    server = make_server(release, 0)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
 
 
 def test_every_figure_of_the_dossier_is_the_releases(release, tmp_path):

@@ -2,25 +2,13 @@
 
 from __future__ import annotations
 
-import threading
 import urllib.request
 
 import polars as pl
 import pytest
 
 from pipelines.remote import duckdb_with_httpfs
-from pipelines.serve import make_server
-
 from .conftest import latest, releases
-
-
-@pytest.fixture(scope="module")
-def served(release):
-    server = make_server(release, 0)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
 
 
 def fetch(url, **headers):
