@@ -213,11 +213,11 @@ def dossier(args) -> int:
 
     out = args.out or Path(f"dossier_{args.code_a}_{args.code_b}.html")
     try:
-        path = write_dossier(args.release or output_dir(), args.code_a, args.code_b, out, args.level)
+        path = write_dossier(args.release or output_dir(), args.code_a, args.code_b, out, args.level, args.xlsx)
     except DossierError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    print(f"dossier written to {path}")
+    print(f"dossier written to {path}" + (f", workbook to {args.xlsx}" if args.xlsx else ""))
     return 0
 
 
@@ -239,6 +239,7 @@ def main(argv: list[str] | None = None) -> int:
     dossier_parser.add_argument("--release", help="a published directory or its HTTP base (following latest.json), "
                                 "or one release directory; default FLOWS_OUTPUT")
     dossier_parser.add_argument("--out", type=Path, help="the HTML file to write (default dossier_<A>_<B>.html)")
+    dossier_parser.add_argument("--xlsx", type=Path, help="also write the figures as a workbook (French headers)")
     args = parser.parse_args(argv)
     if args.command == "dossier":
         return dossier(args)

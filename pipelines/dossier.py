@@ -141,7 +141,49 @@ def render(data: dict) -> str:
     return environment.get_template("dossier.html.j2").render(**data)
 
 
-def write_dossier(location: str | Path, code_a: str, code_b: str, out: Path, level: str | None = None) -> Path:
+def write_dossier(location: str | Path, code_a: str, code_b: str, out: Path, level: str | None = None,
+                  workbook: Path | None = None) -> Path:
     release = open_release(location)
-    out.write_text(render(dossier_data(release, code_a, code_b, level)), encoding="utf-8")
+    data = dossier_data(release, code_a, code_b, level)
+    out.write_text(render(data), encoding="utf-8")
+    if workbook:
+        write_workbook(data, workbook)
     return out
+
+
+def write_workbook(data: dict, path: Path) -> Path:
+    """The dossier's figures as a workbook: French headers, names next to codes, rounded values,
+    « inconnu » where the release has no value, one sheet per subject and a sources sheet."""
+    import openpyxl
+
+    def cell(fig: dict, digits: int):
+        return round(float(fig["value"]), digits) if fig["value"] else "inconnu"
+
+    a, b = data["a"], data["b"]
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "Territoires"
+    sheet.append(["", "Territoire A", "Territoire B"])
+    for label, key in (("Nom", "name"), ("Code", "code"), ("Niveau", "level"), ("Population municipale", "population")):
+        sheet.append([label, a[key], b[key]])
+    sheet = book.create_sheet("Dernière année")
+    sheet.append(["Flux", "Méthode", "Année", f"De {a['name']} vers {b['name']}", f"De {b['name']} vers {a['name']}", "Unité"])
+    for row in data["latest"] or []:
+        digits = 3 if row["a_to_b"]["unit"] == "ha" else 1
+        sheet.append([row["kind"], row["method"], row["year"], cell(row["a_to_b"], digits), cell(row["b_to_a"], digits),
+                      row["a_to_b"]["unit"]])
+    sheet = book.create_sheet("Navetteurs")
+    sheet.append(["Année", f"Actifs de {a['name']} travaillant à {b['name']}", "Statut",
+                  f"Part des actifs de {a['name']} (%)", f"Actifs de {b['name']} travaillant à {a['name']}", "Statut",
+                  f"Part des actifs de {b['name']} (%)"])
+    for y in data["years"]:
+        sheet.append([y["year"], cell(y["a_to_b"], 1), y["a_to_b"]["status"], cell(y["share_a"], 2),
+                      cell(y["b_to_a"], 1), y["b_to_a"]["status"], cell(y["share_b"], 2)])
+    sheet = book.create_sheet("Sources")
+    sheet.append(["Publication", data["release_id"]])
+    sheet.append(["Source", "Producteur", "Millésimes", "Licence", "Page du producteur"])
+    for s in data["sources"]:
+        sheet.append([s["title"], s["producer"], ", ".join(str(v["vintage"]) for v in s["vintages"]), s["licence"],
+                      s["landing_page"]])
+    book.save(path)
+    return path

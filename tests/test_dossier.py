@@ -90,3 +90,24 @@ def test_an_unknown_territory_is_named(release, tmp_path):
     result = subprocess.run([FLOWS, "dossier", "99999", BUGEY, "--release", str(release), "--out", str(tmp_path / "d.html")],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 1 and "no territory '99999'" in result.stderr
+
+
+def test_the_workbook_holds_the_same_figures_rounded(release, tmp_path):
+    import openpyxl
+
+    workbook = tmp_path / "dossier.xlsx"
+    result = subprocess.run([FLOWS, "dossier", LYON, BUGEY, "--release", str(release), "--out", str(tmp_path / "d.html"),
+                             "--xlsx", str(workbook)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    book = openpyxl.load_workbook(workbook)
+    assert book.sheetnames == ["Territoires", "Dernière année", "Navetteurs", "Sources"]
+    rows = list(book["Navetteurs"].iter_rows(values_only=True))
+    assert rows[0][1] == "Actifs de Métropole de Lyon travaillant à CC Bugey Sud"
+    current = latest(release)
+    expected = duckdb.sql(f"""select year, round(workers_a_to_b, 1), round(share_of_a_workers_employed_in_b_pct, 2)
+        from '{current / 'interdependencies.parquet'}' where level = 'epci' and code_a = '{LYON}' and code_b = '{BUGEY}'
+        order by year""").fetchall()
+    assert [(r[0], r[1], r[3]) for r in rows[1:]] == [(y, w, "inconnu" if s is None else s) for y, w, s in expected]
+    sources = list(book["Sources"].iter_rows(values_only=True))
+    assert sources[0] == ("Publication", current.name, None, None, None)
+    assert all(r[3] for r in sources[2:]) and len(sources) - 2 == 15
