@@ -108,6 +108,7 @@ def dossier_data(release: Release, code_a: str, code_b: str, level: str | None =
     return {
         "release_id": release.manifest["release_id"],
         "a": a, "b": b,
+        "map": pair_map(release, a, b) if "territories_geo" in release.manifest["tables"] else None,
         "latest": pair and [
             {"kind": "Navetteurs (actifs occupés)", "method": METHODS["commuters"], "year": pair["commuters_year"],
              "a_to_b": figure(pair["workers_a_to_b"], pair["commuters_year"], pair["workers_a_to_b_status"], "actifs"),
@@ -187,3 +188,72 @@ def write_workbook(data: dict, path: Path) -> Path:
                       s["landing_page"]])
     book.save(path)
     return path
+
+
+SIDE_COLOURS = {"a": "#6a6af4", "b": "#e18b63"}
+NICE_KM = (1, 2, 5, 10, 20, 50, 100, 200, 500)
+KM_PER_DEGREE = 111.32  # a degree of latitude
+
+
+def pair_map(release: Release, a: dict, b: dict, links: int = 10) -> str | None:
+    """Inline SVG: the communes of A and B (or the two territories), the largest commune-to-commune
+    commuting links between them as lines whose width follows the flow, a scale bar and the north.
+    Shapes come from territories_geo through shapely; the projection is equirectangular around the
+    pair's latitude (fine at this scale)."""
+    import math
+
+    import shapely
+    from shapely import affinity
+
+    sides = {a["code"]: "a", b["code"]: "b"}
+    if a["level"] == "epci":
+        members = release.rows(f"SELECT code, epci_code FROM {release.table('territories')} "
+                               "WHERE level = 'commune' AND epci_code IN (?, ?)", a["code"], b["code"])
+        side_of = {m["code"]: sides[m["epci_code"]] for m in members}
+        level = "commune"
+    else:
+        side_of, level = sides, a["level"]
+    if not side_of:
+        return None
+    codes = list(side_of)
+    shapes = release.rows(f"SELECT code, ST_AsWKB(geometry) AS wkb FROM {release.table('territories_geo')} "
+                          f"WHERE level = ? AND code IN ({', '.join('?' * len(codes))})", level, *codes)
+    if not shapes:
+        return None
+    geometries = {s["code"]: shapely.from_wkb(bytes(s["wkb"])) for s in shapes}
+    xmin, ymin, xmax, ymax = shapely.GeometryCollection(list(geometries.values())).bounds
+    kx = math.cos(math.radians((ymin + ymax) / 2))
+    k = 1000 / max((xmax - xmin) * kx, ymax - ymin, 1e-9)  # about 1,000 drawing units across
+
+    def project(geometry):
+        return affinity.scale(geometry, xfact=kx * k, yfact=-k, origin=(0, 0))
+
+    projected = {code: project(g) for code, g in geometries.items()}
+    px0, py0, px1, py1 = shapely.GeometryCollection(list(projected.values())).bounds
+    pad = 0.08 * max(px1 - px0, py1 - py0)
+    parts = [g.svg(scale_factor=0.5, fill_color=SIDE_COLOURS[side_of[code]]).replace("<path ", f'<path data-code="{code}" ', 1)
+             for code, g in sorted(projected.items())]
+    if level == "commune":
+        flows = release.rows(
+            f"""SELECT origin_code, destination_code, workers FROM {release.table('commuting_flows')}
+                WHERE level = 'commune' AND workers > 0 AND origin_code <> destination_code
+                  AND year = (SELECT max(year) FROM {release.table('commuting_flows')})
+                  AND origin_code IN ({', '.join('?' * len(codes))}) AND destination_code IN ({', '.join('?' * len(codes))})
+                ORDER BY workers DESC, origin_code, destination_code""", *codes, *codes)
+        between = [f for f in flows if side_of[f["origin_code"]] != side_of[f["destination_code"]]
+                   and f["origin_code"] in projected and f["destination_code"] in projected][:links]
+        largest = max((f["workers"] for f in between), default=1)
+        for f in between:
+            line = shapely.LineString([projected[f["origin_code"]].centroid, projected[f["destination_code"]].centroid])
+            parts.append(line.svg(scale_factor=1 + 6 * f["workers"] / largest, stroke_color="#161616")
+                         .replace("<polyline ", f'<polyline data-link="{f["origin_code"]}-{f["destination_code"]}" '
+                                               f'data-workers="{f["workers"]!r}" opacity="0.7" ', 1))
+    units_per_km = k / KM_PER_DEGREE
+    km = next((n for n in NICE_KM if n * units_per_km >= (px1 - px0) / 6), NICE_KM[-1])
+    x, y = px0, py1 + pad * 0.6
+    parts.append(f'<g class="echelle"><line x1="{x:.1f}" y1="{y:.1f}" x2="{x + km * units_per_km:.1f}" y2="{y:.1f}" '
+                 f'stroke="#000" stroke-width="4"/><text x="{x:.1f}" y="{y - 8:.1f}" font-size="28">{km} km</text></g>')
+    parts.append(f'<g class="nord"><text x="{px1:.1f}" y="{py0 + 10:.1f}" font-size="40" text-anchor="end">N ↑</text></g>')
+    view = f"{px0 - pad:.1f} {py0 - pad:.1f} {px1 - px0 + 2 * pad:.1f} {py1 - py0 + 2 * pad:.1f}"
+    return (f'<svg viewBox="{view}" role="img" '
+            f'aria-label="Carte de {a["name"]} et {b["name"]}">' + "".join(parts) + "</svg>")

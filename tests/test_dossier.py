@@ -111,3 +111,23 @@ def test_the_workbook_holds_the_same_figures_rounded(release, tmp_path):
     sources = list(book["Sources"].iter_rows(values_only=True))
     assert sources[0] == ("Publication", current.name, None, None, None)
     assert all(r[3] for r in sources[2:]) and len(sources) - 2 == 15
+
+
+def test_the_dossier_maps_both_territories_and_their_largest_links(release, tmp_path):
+    import re
+
+    out = tmp_path / "dossier.html"
+    result = subprocess.run([FLOWS, "dossier", LYON, BUGEY, "--release", str(release), "--out", str(out)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    text = out.read_text(encoding="utf-8")
+    assert text.count("<svg ") == 1 and "km</text>" in text and "N ↑" in text
+    assert sorted(re.findall(r'data-code="([^"]+)"', text)) == ["01414", "01453", "69029", "69123"]  # the EPCI's communes
+    links = re.findall(r'data-link="([^"]+)-([^"]+)" data-workers="([^"]+)"', text)
+    assert 0 < len(links) <= 10
+    current = latest(release)
+    for origin, destination, workers in links:
+        expected = duckdb.sql(f"""select workers from '{current / 'commuting_flows.parquet'}' where level = 'commune'
+            and year = 2022 and origin_code = '{origin}' and destination_code = '{destination}'""").fetchone()[0]
+        assert float(workers) == pytest.approx(expected)
+    assert [float(w) for *_, w in links] == sorted((float(w) for *_, w in links), reverse=True)  # the largest first
