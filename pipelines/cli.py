@@ -127,10 +127,10 @@ def _run_job() -> int:
         if event.is_step_failure:
             error = event.step_failure_data.error
             root = error.cause if error and error.cause else error
-            message = (root.message if root else "").strip() or (error.message.strip() if error else "")
-            message = re.sub(r"^[\w.]+\.(\w+Error|HostUnreachable): ", "", message)  # the class is noise here
             if root and root.cls_name == "DagsterAssetCheckFailedError":
                 continue  # said above, with the check's own description
+            message = (root.message if root else "").strip() or (error.message.strip() if error else "")
+            message = re.sub(r"^[\w.]+\.(\w+Error|HostUnreachable): ", "", message)  # the class is noise here
             fetch_failed |= bool(root) and root.cls_name in ("FetchError", "HostUnreachable")
             print(f"error in {event.step_key}: {message}", file=sys.stderr)
     if fetch_failed:

@@ -19,7 +19,6 @@ import jinja2
 from .sql import sql_string
 
 TEMPLATES = Path(__file__).parent / "templates"
-LEVELS = ("commune", "epci", "group", "departement", "region")
 METHODS = {"commuters": "observé", "housing_land_for_jobs": "alloué", "electricity_transfer": "modélisé"}
 STATUS = {"complete": "complet", "published": "publié (exact)", "lower_bound": "minorant",
           "below_publication_threshold": "non publié (sous le seuil)"}

@@ -35,11 +35,12 @@ def read_set_aside(warehouse: Path) -> list[dict]:
         summary = con.execute("SELECT * FROM set_aside_summary ORDER BY source_id, vintage").fetchall()
         names = [d[0] for d in con.description]
         reasons = con.execute(f"""
-            SELECT source_id, vintage, split_part(quarantine_reason, ': ', 1) AS reason, count(*) AS rows,
-                   list(DISTINCT nullif(trim(substr(quarantine_reason, length(split_part(quarantine_reason, ': ', 1)) + 3)), '')
-                        ORDER BY nullif(trim(substr(quarantine_reason, length(split_part(quarantine_reason, ': ', 1)) + 3)), ''))
-                       [1:{EXAMPLES}] AS examples
-            FROM quarantine GROUP BY ALL ORDER BY source_id, vintage, rows DESC, reason""").fetchall()
+            WITH split AS (  -- 'commune code unknown ... in residence_code: 01999' -> reason, example
+                SELECT source_id, vintage, split_part(quarantine_reason, ': ', 1) AS reason,
+                       nullif(trim(substr(quarantine_reason, length(split_part(quarantine_reason, ': ', 1)) + 3)), '') AS example
+                FROM quarantine)
+            SELECT source_id, vintage, reason, count(*) AS rows, list(DISTINCT example ORDER BY example)[1:{EXAMPLES}] AS examples
+            FROM split GROUP BY ALL ORDER BY source_id, vintage, rows DESC, reason""").fetchall()
     by_vintage: dict[tuple, list[dict]] = {}
     for source_id, vintage, reason, rows, examples in reasons:
         by_vintage.setdefault((source_id, vintage), []).append(
