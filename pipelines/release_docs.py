@@ -20,7 +20,7 @@ FIXED_ZIP_TIME = (2020, 1, 1, 0, 0, 0)  # zip entries carry no run time: same in
 FORMULA_START = "^[=+\\-@\\t\\r]"
 
 FRICTIONLESS_TYPES = {
-    "VARCHAR": "string", "BOOLEAN": "boolean", "DOUBLE": "number", "FLOAT": "number",
+    "VARCHAR": "string", "VARCHAR[]": "array", "BOOLEAN": "boolean", "DOUBLE": "number", "FLOAT": "number",
     "INTEGER": "integer", "BIGINT": "integer", "SMALLINT": "integer", "HUGEINT": "integer",
 }
 

@@ -9,8 +9,8 @@ import pytest
 
 from .conftest import latest, query, releases, run_flows
 
-TABLES = ["commuting_flows", "interdependencies", "interdependencies_latest", "material_flows", "territories",
-          "territory_indicators", "urban_rural_matrix"]
+TABLES = ["commuting_flows", "interdependencies", "interdependencies_latest", "material_flows", "set_aside_rows",
+          "territories", "territory_indicators", "urban_rural_matrix"]
 
 
 def test_release_holds_the_tables_and_a_manifest(release):

@@ -176,6 +176,19 @@ def test_every_run_prints_and_keeps_what_it_set_aside(release):
     assert "insee_mobpro_flux 2019: 2 of" in info.stdout and "(e.g. n.d.)" in info.stdout
 
 
+def test_the_rows_set_aside_are_published_with_the_communes_they_name(release):
+    current = latest(release)
+    manifest = __import__("json").loads((current / "manifest.json").read_text())
+    counted = {(e["source_id"], e["vintage"]): e["rows_set_aside"] for e in manifest["set_aside"] if e["rows_set_aside"]}
+    rows = query(current / "set_aside_rows.parquet", "select source_id, vintage, count(*) from {t} group by all")
+    assert {(s, v): n for s, v, n in rows} == counted
+    unknown_home = query(current / "set_aside_rows.parquet", """select commune_codes, measure, measure_unit from {t}
+        where source_id = 'insee_mobpro_flux' and vintage = 2019 and quarantine_reason like 'commune code unknown%'""")
+    assert unknown_home == [(["01004", "01999"], 3.25, "workers")]  # the unknown home and the workplace it names
+    negative = query(current / "set_aside_rows.parquet", "select measure from {t} where quarantine_reason like 'negative%'")
+    assert negative == [(-4.0,)]  # what the row claims, as written
+
+
 def real_idf_mirror(tmp_path):
     """The fixture mirror whose 2022 census edition is replaced by the real Île-de-France RP 2014
     extract (flows of 100 or more, Paris by arrondissement), under the 2022 header."""

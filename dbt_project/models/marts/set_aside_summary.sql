@@ -3,7 +3,7 @@
 -- rows whose allocation ratios add up to one: summing the ratios counts producer's rows. Not
 -- published as data: the run prints it, the manifest keeps it, and too large a share set aside
 -- blocks publication (FLOWS_MAX_QUARANTINE_SHARE).
-{%- for name, measure, unit in set_aside_ledgers() %}
+{%- for name, measure, unit, codes in set_aside_ledgers() %}
 select
     source_id, vintage,
     round(sum(allocation_ratio))::bigint as rows_read,
