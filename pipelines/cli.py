@@ -208,12 +208,21 @@ def serve(output: Path, port: int, host: str) -> int:
 
 
 def dossier(args) -> int:
-    from .dossier import DossierError, write_dossier
+    from .dossier import DossierError, pair_dossier, perimeter_dossier, write_dossier
     from .publish import output_dir
 
-    out = args.out or Path(f"dossier_{args.code_a}_{args.code_b}.html")
+    release = args.release or output_dir()
     try:
-        path = write_dossier(args.release or output_dir(), args.code_a, args.code_b, out, args.level, args.xlsx)
+        if args.group:
+            if len(args.codes) > 1:
+                raise DossierError("with --group FILE, give at most one group id (the perimeter in FILE)")
+            data = perimeter_dossier(release, args.group, args.codes[0] if args.codes else None, args.surroundings)
+        elif len(args.codes) != 2:
+            raise DossierError("give two territory codes (A B), or --group FILE for a contract's perimeter")
+        else:
+            data = pair_dossier(release, *args.codes, args.level)
+        out = args.out or Path(f"dossier_{data['a'].code}_{data['b'].code.replace(':', '_')}.html")
+        path = write_dossier(data, out, args.xlsx)
     except DossierError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -232,8 +241,14 @@ def main(argv: list[str] | None = None) -> int:
     serve_parser.add_argument("--port", type=int, default=8000)
     serve_parser.add_argument("--host", default="127.0.0.1")
     dossier_parser = commands.add_parser("dossier", help="write the French HTML dossier of two territories")
-    dossier_parser.add_argument("code_a", help="territory A (commune, EPCI, group... code)")
-    dossier_parser.add_argument("code_b", help="territory B")
+    dossier_parser.add_argument("codes", nargs="*", metavar="CODE",
+                                help="territories A and B (commune, EPCI, group... codes); with --group, the group id")
+    dossier_parser.add_argument("--group", type=Path, metavar="FILE",
+                                help="a contract's perimeter (group_id,group_name,commune_code, as FLOWS_GROUPS) "
+                                     "against the rest of its surroundings")
+    dossier_parser.add_argument("--surroundings", choices=["departement", "region", "epci"], default="departement",
+                                help="with --group: the other communes of the départements (default), régions or "
+                                     "EPCI that the perimeter touches")
     dossier_parser.add_argument("--level", choices=["commune", "epci", "group", "departement", "region"],
                                 help="the level, when a code names territories at several levels")
     dossier_parser.add_argument("--release", help="a published directory or its HTTP base (following latest.json), "

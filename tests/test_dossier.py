@@ -1,17 +1,19 @@
-"""`flows dossier A B`: the French page of a pair of territories, checked figure by figure against
-the release it was written from (first increment of issue 10: no map, no charts, no browser yet)."""
+"""`flows dossier`: the French page of a pair of territories or of a contract's perimeter, checked
+figure by figure against the release it was written from, and opened in a real browser."""
 
 from __future__ import annotations
 
+import html
 import html.parser
 import subprocess
 
 import duckdb
 import pytest
 
-from .conftest import FLOWS, latest
+from .conftest import FIXTURES, FLOWS, latest, query
 
 LYON, BUGEY = "200046977", "200040350"
+PERIMETER = FIXTURES / "groups" / "perimetre_lyon_amberieu.csv"  # Lyon, Bron, Ambérieu-en-Bugey
 
 
 class Figures(html.parser.HTMLParser):
@@ -100,7 +102,7 @@ def test_the_workbook_holds_the_same_figures_rounded(release, tmp_path):
                              "--xlsx", str(workbook)], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     book = openpyxl.load_workbook(workbook)
-    assert book.sheetnames == ["Territoires", "Dernière année", "Navetteurs", "Sources"]
+    assert book.sheetnames == ["Territoires", "Dernière année", "Navetteurs", "Foncier", "Électricité", "Sources"]
     rows = list(book["Navetteurs"].iter_rows(values_only=True))
     assert rows[0][1] == "Actifs de Métropole de Lyon travaillant à CC Bugey Sud"
     current = latest(release)
@@ -121,7 +123,7 @@ def test_the_dossier_maps_both_territories_and_their_largest_links(release, tmp_
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     text = out.read_text(encoding="utf-8")
-    assert text.count("<svg ") == 1 and "km</text>" in text and "N ↑" in text
+    assert text.count("<svg ") == 4 and "km</text>" in text and "N ↑" in text  # the map and three charts
     assert sorted(re.findall(r'data-code="([^"]+)"', text)) == ["01414", "01453", "69029", "69123"]  # the EPCI's communes
     links = re.findall(r'data-link="([^"]+)-([^"]+)" data-workers="([^"]+)"', text)
     assert 0 < len(links) <= 10
@@ -131,3 +133,75 @@ def test_the_dossier_maps_both_territories_and_their_largest_links(release, tmp_
             and year = 2022 and origin_code = '{origin}' and destination_code = '{destination}'""").fetchone()[0]
         assert float(workers) == pytest.approx(expected)
     assert [float(w) for *_, w in links] == sorted((float(w) for *_, w in links), reverse=True)  # the largest first
+
+
+def write(tmp_path, *args) -> "Figures":
+    out = tmp_path / "dossier.html"
+    result = subprocess.run([FLOWS, "dossier", *args, "--out", str(out)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return read_dossier(out), html.unescape(out.read_text(encoding="utf-8"))
+
+
+def test_every_flow_kind_has_its_series_net_balance_chart_and_sentence(release, tmp_path):
+    page, text = write(tmp_path, LYON, BUGEY, "--release", str(release))
+    current = latest(release)
+    ledger = query(current / "material_flows.parquet", f"""select flow_kind, year, origin_code, value from {{t}}
+        where level = 'epci' and origin_code in ('{LYON}', '{BUGEY}') and destination_code in ('{LYON}', '{BUGEY}')
+          and origin_code <> destination_code""")
+    values = {(k, y, o): v for k, y, o, v in ledger}
+    years = {k: [y for (y,) in query(current / "material_flows.parquet", f"select distinct year from {{t}} where level = 'epci' "
+                                     f"and flow_kind = '{k}' order by year")] for k in ("housing_land_for_jobs", "electricity_transfer")}
+    assert len(years["housing_land_for_jobs"]) == 15 and len(years["electricity_transfer"]) == 4
+    for kind, (ab, ba) in {"housing_land_for_jobs": ("housing_land_a_for_jobs_in_b_ha", "housing_land_b_for_jobs_in_a_ha"),
+                           "electricity_transfer": ("electricity_from_a_surplus_to_b_mwh", "electricity_from_b_surplus_to_a_mwh")}.items():
+        for year in years[kind]:
+            a_to_b, b_to_a = values.get((kind, year, LYON), 0.0), values.get((kind, year, BUGEY), 0.0)  # no row: a true 0
+            assert page.figures[(ab, year)][0] == pytest.approx(a_to_b, abs=1e-9)
+            assert page.figures[(ba, year)][0] == pytest.approx(b_to_a, abs=1e-9)
+            assert page.figures[(f"{kind}_net_a_to_b", year)][0] == pytest.approx(a_to_b - b_to_a, abs=1e-9)
+    assert page.figures[("commuters_net_a_to_b", 2022)][0] == pytest.approx(
+        page.figures[("workers_a_to_b", 2022)][0] - page.figures[("workers_b_to_a", 2022)][0])
+    assert text.count("<svg") == 4  # the map and one chart per flow kind, inline
+    assert "En 2024, le modèle attribue 0 MWh du surplus d'électricité de Métropole de Lyon" in text
+    assert "32\u202f802 MWh dans l'autre sens" in text
+    assert "En 2022, 1\u202f986 actifs résidant à Métropole de Lyon travaillent à CC Bugey Sud" in text
+    assert text.count("Précautions.") == 3 and "Convention comptable, pas un flux physique" in text
+
+
+def test_a_contract_perimeter_against_its_surroundings(release, tmp_path):
+    page, text = write(tmp_path, "--group", str(PERIMETER), "--surroundings", "region", "--release", str(release))
+    current = latest(release)
+    inside, around = ("69123", "69029", "01004"), ("01001", "01414", "01453")  # the rest of région 84's communes
+    codes = lambda side: ", ".join(f"'{c}'" for c in side)
+    flows = dict(((y, d), (v, n, s)) for y, d, v, n, s in query(current / "commuting_flows.parquet", f"""
+        select year, origin_code in ({codes(inside)}), sum(workers), count(workers), bool_and(value_status = 'complete')
+        from {{t}} where level = 'commune' and ((origin_code in ({codes(inside)}) and destination_code in ({codes(around)}))
+          or (origin_code in ({codes(around)}) and destination_code in ({codes(inside)}))) group by all"""))
+    employed = dict(query(current / "territory_indicators.parquet", f"""select year, sum(employed_residents_workers)
+        from {{t}} where level = 'commune' and code in ({codes(inside)}) group by all"""))
+    for (year, a_to_b), (total, known, complete) in flows.items():
+        name = "workers_a_to_b" if a_to_b else "workers_b_to_a"
+        shown, words = page.figures[(name, year)]
+        assert shown == pytest.approx(total, abs=1e-6)
+        assert ("minorant" in words) == (not complete)  # a sum over a truncated edition is a lower bound
+        if a_to_b:
+            share = page.figures[("share_of_a_workers_employed_in_b_pct", year)][0]
+            assert share == (pytest.approx(100 * total / employed[year], abs=1e-4) if complete else None)
+    land = query(current / "material_flows.parquet", f"""select sum(value) from {{t}} where flow_kind = 'housing_land_for_jobs'
+        and level = 'commune' and year = 2023 and origin_code in ({codes(around)}) and destination_code in ({codes(inside)})""")
+    assert page.figures[("housing_land_b_for_jobs_in_a_ha", None)][0] == pytest.approx(land[0][0], abs=1e-9)
+    assert "Lyon et Ambérieu" in text and "Reste de la région Auvergne-Rhône-Alpes (84)" in text
+    assert "sommes des transferts modélisés entre communes" in text  # the perimeter's electricity caveat
+    touching = query(current / "set_aside_rows.parquet", "select count(*) from {t} where list_contains(commune_codes, '01004')")
+    assert text.count("data-set-aside=") == touching[0][0] == 5  # the rows set aside that name Ambérieu
+
+
+def test_a_perimeter_with_a_code_of_a_past_geography_is_named(release, tmp_path):
+    from .conftest import GROUPS
+
+    result = subprocess.run([FLOWS, "dossier", "--group", str(GROUPS), "lyon_bugey", "--release", str(release),
+                             "--out", str(tmp_path / "d.html")], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1 and "01002 (line 4) not communes of release" in result.stderr
+    result = subprocess.run([FLOWS, "dossier", "--group", str(GROUPS), "--release", str(release),
+                             "--out", str(tmp_path / "d.html")], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1 and "holds groups lyon_bugey, bugey_rural: name one" in result.stderr
