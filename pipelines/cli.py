@@ -208,11 +208,12 @@ def serve(output: Path, port: int, host: str) -> int:
 
 
 def dossier(args) -> int:
-    from .dossier import DossierError, pair_dossier, perimeter_dossier, write_dossier
+    from .dossier import (DossierError, dossier_file_name, open_release, pair_dossier, perimeter_dossier,
+                          write_dossier)
     from .publish import output_dir
 
-    release = args.release or output_dir()
     try:
+        release = open_release(args.release or output_dir())
         if args.group:
             if len(args.codes) > 1:
                 raise DossierError("with --group FILE, give at most one group id (the perimeter in FILE)")
@@ -221,13 +222,29 @@ def dossier(args) -> int:
             raise DossierError("give two territory codes (A B), or --group FILE for a contract's perimeter")
         else:
             data = pair_dossier(release, *args.codes, args.level)
-        out = args.out or Path(f"dossier_{data['a'].code}_{data['b'].code.replace(':', '_')}.html")
-        path = write_dossier(data, out, args.xlsx)
+        path = write_dossier(data, args.out or Path(f"{dossier_file_name(data)}.html"), args.xlsx)
     except DossierError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     print(f"dossier written to {path}" + (f", workbook to {args.xlsx}" if args.xlsx else ""))
     return 0
+
+
+def dossiers(args) -> int:
+    from .dossier import DossierError, open_release, write_dossiers
+    from .publish import output_dir
+
+    try:
+        release = open_release(args.release or output_dir())
+        index, entries = write_dossiers(release, args.pairs, args.out, args.xlsx)
+    except DossierError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    failed = [e for e in entries if e["error"]]
+    print(f"{len(entries) - len(failed)} dossiers written to {args.out} (index: {index})")
+    for e in failed:
+        print(f"error: {args.pairs} line {e['line']} ({e['code_a']}, {e['code_b']}): {e['error']}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -255,9 +272,16 @@ def main(argv: list[str] | None = None) -> int:
                                 "or one release directory; default FLOWS_OUTPUT")
     dossier_parser.add_argument("--out", type=Path, help="the HTML file to write (default dossier_<A>_<B>.html)")
     dossier_parser.add_argument("--xlsx", type=Path, help="also write the figures as a workbook (French headers)")
+    batch_parser = commands.add_parser("dossiers", help="write one dossier per pair of a CSV file, and an index page")
+    batch_parser.add_argument("pairs", type=Path, help="CSV with a header: code_a,code_b[,level]")
+    batch_parser.add_argument("--out", type=Path, required=True, help="the directory to write the dossiers into")
+    batch_parser.add_argument("--release", help="as for flows dossier; default FLOWS_OUTPUT")
+    batch_parser.add_argument("--xlsx", action="store_true", help="also write each dossier's workbook")
     args = parser.parse_args(argv)
     if args.command == "dossier":
         return dossier(args)
+    if args.command == "dossiers":
+        return dossiers(args)
     if args.command == "run":
         return run()
     if args.command == "info":

@@ -389,7 +389,8 @@ def flows_console(init_context) -> logging.Logger:
 defs = Definitions(
     loggers={"console": flows_console},
     assets=[raw_asset(c) for c in CONTRACTS.values()] + [commune_passage, custom_groups, commune_centroids, dbt_models, release],
-    asset_checks=[row_count_check(t) for t in PUBLISHED if DESCRIPTORS[t].format == "parquet"]
+    asset_checks=[row_count_check(t) for t in PUBLISHED
+                  if DESCRIPTORS[t].format == "parquet" and DESCRIPTORS[t].row_count_check]
     + [source_rows_check(CONTRACTS[s]) for s in SELECTED]
     + ([set_aside_within_limit] if SET_ASIDE_MODEL in ALLOWED_MODELS else []),
     jobs=[flows_job],

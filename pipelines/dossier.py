@@ -438,8 +438,7 @@ def render(data: dict, template: str = "dossier.html.j2") -> str:
     return environment.get_template(template).render(**data)
 
 
-def pair_dossier(location: str | Path, code_a: str, code_b: str, level: str | None = None) -> dict:
-    release = open_release(location)
+def pair_dossier(release: Release, code_a: str, code_b: str, level: str | None = None) -> dict:
     a = territory(release, code_a, level)
     b = territory(release, code_b, level or a.level)
     if a.level != b.level:
@@ -447,11 +446,44 @@ def pair_dossier(location: str | Path, code_a: str, code_b: str, level: str | No
     return dossier_data(release, a, b, aggregated=False)
 
 
-def perimeter_dossier(location: str | Path, path: Path, group_id: str | None = None,
+def perimeter_dossier(release: Release, path: Path, group_id: str | None = None,
                       surroundings: str = "departement") -> dict:
-    release = open_release(location)
     a, b = perimeter_sides(release, path, group_id, surroundings)
     return dossier_data(release, a, b, aggregated=True)
+
+
+def dossier_file_name(data: dict) -> str:
+    return f"dossier_{data['a'].code}_{data['b'].code.replace(':', '_')}"
+
+
+def write_dossiers(release: Release, pairs: Path, out: Path, workbooks: bool = False) -> tuple[Path, list[dict]]:
+    """One dossier per row of `pairs` (code_a,code_b[,level]) in `out`, and `out/index.html` listing
+    them; a row that cannot be written is listed with its reason. Returns the index and the rows."""
+    try:
+        with pairs.open(encoding="utf-8-sig", newline="") as handle:
+            rows = list(csv.DictReader(handle))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise DossierError(f"pairs file {pairs} is unreadable: {exc}") from None
+    if not rows or not {"code_a", "code_b"} <= set(rows[0]):
+        raise DossierError(f"pairs file {pairs} needs a header with code_a,code_b (and optionally level)")
+    out.mkdir(parents=True, exist_ok=True)
+    entries = []
+    for line, row in enumerate(rows, start=2):
+        entry = {"line": line, "code_a": row["code_a"].strip(), "code_b": row["code_b"].strip()}
+        try:
+            data = pair_dossier(release, entry["code_a"], entry["code_b"], (row.get("level") or "").strip() or None)
+        except DossierError as exc:
+            entries.append({**entry, "error": str(exc)})
+            continue
+        name = dossier_file_name(data)
+        write_dossier(data, out / f"{name}.html", out / f"{name}.xlsx" if workbooks else None)
+        commuters = next(k for k in data["kinds"] if k["kind"] == "commuters")
+        entries.append({**entry, "error": None, "a": data["a"], "b": data["b"], "html": f"{name}.html",
+                        "xlsx": f"{name}.xlsx" if workbooks else None, "commuters": commuters["latest"]})
+    index = out / "index.html"
+    index.write_text(render({"release_id": release.manifest["release_id"], "entries": entries},
+                            "dossiers_index.html.j2"), encoding="utf-8")
+    return index, entries
 
 
 def write_dossier(data: dict, out: Path, workbook: Path | None = None) -> Path:

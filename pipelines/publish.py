@@ -44,6 +44,7 @@ class TableDescriptor:
     licence: str
     caveats: tuple[str, ...] = ()
     format: str = "parquet"  # parquet | geoparquet
+    row_count_check: bool = True  # rows per year held against the latest release (FLOWS_ROWCOUNT_TOLERANCE)
 
 
 def load_descriptors(directory: Path = ASSETS_DIR) -> dict[str, TableDescriptor]:

@@ -107,3 +107,29 @@ def rewrite_csv_member(archive_path: Path, change, target: Path | None = None) -
     with zipfile.ZipFile(target, "w") as archive:
         archive.writestr(name, change(text))
     return target
+
+
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
+
+
+def chromium_path() -> str:
+    """The system's Chromium (FLOWS_CHROMIUM, or on the PATH); Playwright's own download cannot
+    reach its servers from here, so the tests drive the system's browser."""
+    import shutil
+
+    found = os.environ.get("FLOWS_CHROMIUM") or next(filter(None, map(shutil.which, CHROMIUM_NAMES)), None)
+    if not found:
+        pytest.fail("no Chromium to open the pages in: install Debian's package (`apt-get install -y chromium`) "
+                    "or set FLOWS_CHROMIUM to a Chromium binary", pytrace=False)
+    return found
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """A headless system Chromium driven by Playwright."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=chromium_path(), args=["--no-sandbox"])
+        yield chromium
+        chromium.close()

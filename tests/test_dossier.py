@@ -205,3 +205,22 @@ def test_a_perimeter_with_a_code_of_a_past_geography_is_named(release, tmp_path)
     result = subprocess.run([FLOWS, "dossier", "--group", str(GROUPS), "--release", str(release),
                              "--out", str(tmp_path / "d.html")], capture_output=True, text=True, timeout=120)
     assert result.returncode == 1 and "holds groups lyon_bugey, bugey_rural: name one" in result.stderr
+
+
+def test_a_batch_writes_one_dossier_per_pair_and_an_index(release, tmp_path):
+    pairs = tmp_path / "pairs.csv"
+    pairs.write_text(f"code_a,code_b,level\n{LYON},{BUGEY},\n01453,01004,commune\n99999,{BUGEY},\n", encoding="utf-8")
+    out = tmp_path / "dossiers"
+    result = subprocess.run([FLOWS, "dossiers", str(pairs), "--out", str(out), "--release", str(release), "--xlsx"],
+                            capture_output=True, text=True, timeout=180)
+    assert result.returncode == 1  # one pair could not be written: said, the others are
+    assert f"line 4 (99999, {BUGEY}): no territory '99999'" in result.stderr and "2 dossiers written" in result.stdout
+    assert sorted(p.name for p in out.iterdir()) == [
+        "dossier_01453_01004.html", "dossier_01453_01004.xlsx", f"dossier_{LYON}_{BUGEY}.html",
+        f"dossier_{LYON}_{BUGEY}.xlsx", "index.html"]
+    index = html.unescape((out / "index.html").read_text(encoding="utf-8"))
+    assert f'href="dossier_{LYON}_{BUGEY}.html"' in index and 'href="dossier_01453_01004.xlsx"' in index
+    assert "Métropole de Lyon (200046977)" in index and "Dossier non établi (ligne 4" in index
+    assert f'data-release="{latest(release).name}"' in index
+    single = read_dossier(out / "dossier_01453_01004.html")
+    assert single.release == latest(release).name and single.figures[("workers_a_to_b", None)][0] is not None
