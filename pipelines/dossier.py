@@ -301,7 +301,8 @@ def commuter_shares(release: Release, a: Side, b: Side, aggregated: bool, series
     by the sides' summed commune totals (null when one commune's total is unknown)."""
     if not aggregated:
         rows = release.rows(f"SELECT year, share_of_a_workers_employed_in_b_pct AS share_a, "
-                            f"share_of_b_workers_employed_in_a_pct AS share_b, distance_km "
+                            f"share_of_b_workers_employed_in_a_pct AS share_b, distance_km, "
+                            f"employed_residents_a_workers AS employed_a, employed_residents_b_workers AS employed_b "
                             f"FROM {release.table('interdependencies')} WHERE level = ? AND code_a = ? AND code_b = ?",
                             a.level, a.code, b.code)
         return {r["year"]: r for r in rows}
@@ -317,7 +318,8 @@ def commuter_shares(release: Release, a: Side, b: Side, aggregated: bool, series
             value, status = y[direction]
             total = employed.get((y["year"], side))
             return round(100 * value / total, 4) if status == "complete" and value is not None and total else None
-        shares[y["year"]] = {"share_a": share("a_to_b", "a"), "share_b": share("b_to_a", "b"), "distance_km": None}
+        shares[y["year"]] = {"share_a": share("a_to_b", "a"), "share_b": share("b_to_a", "b"), "distance_km": None,
+                             "employed_a": employed.get((y["year"], "a")), "employed_b": employed.get((y["year"], "b"))}
     return shares
 
 
@@ -357,6 +359,8 @@ def kind_section(kind: FlowKind, a: Side, b: Side, years: list[dict], latest: di
             s = shares.get(y["year"], {})
             row["share_a"] = figure(s.get("share_a"), y["year"], unit="%")
             row["share_b"] = figure(s.get("share_b"), y["year"], unit="%")
+            row["employed_a"] = figure(s.get("employed_a"), y["year"], unit=kind.unit, digits=kind.digits)
+            row["employed_b"] = figure(s.get("employed_b"), y["year"], unit=kind.unit, digits=kind.digits)
         rows.append(row)
     section = {"kind": kind.kind, "title": kind.title, "method": METHOD_LABELS[kind.method], "unit": kind.unit,
                "caveat": kind.caveat + (AGGREGATED_CAVEATS.get(kind.kind, "") if aggregated else ""), "years": rows, "latest": None, "sentence": None,
@@ -412,6 +416,8 @@ def dossier_data(release: Release, a: Side, b: Side, aggregated: bool) -> dict:
         "a": a, "b": b, "aggregated": aggregated,
         "profiles": {"a": density_profile(release, a), "b": density_profile(release, b)},
         "distance": figure(distances[0], unit="km", digits=1) if distances else None,
+        "populations": {"a": figure(a.population, unit="habitants", digits=0),
+                        "b": figure(b.population, unit="habitants", digits=0)},
         "map": pair_map(release, a, b) if "territories_geo" in release.manifest["tables"] else None,
         "kinds": [kind_section(k, a, b, series.get(k.kind, []), latest.get(k.kind), shares, aggregated)
                   for k in FLOW_KINDS],

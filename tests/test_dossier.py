@@ -66,13 +66,20 @@ def test_every_figure_of_the_dossier_is_the_releases(release, tmp_path):
     for row in years:
         values = dict(zip(columns, row))
         for name in ("workers_a_to_b", "workers_b_to_a", "share_of_a_workers_employed_in_b_pct",
-                     "share_of_b_workers_employed_in_a_pct"):
+                     "share_of_b_workers_employed_in_a_pct", "employed_residents_a_workers", "employed_residents_b_workers"):
             shown, text = page.figures[(name, values["year"])]
             if values[name] is None:
                 assert shown is None and "inconnu" in text  # a null is printed as unknown, never 0
             else:
                 assert shown == pytest.approx(values[name], abs=1e-9)
     assert page.figures[("share_of_a_workers_employed_in_b_pct", 2018)][0] is None  # truncated edition
+    assert page.figures[("distance_km", None)][0] == pytest.approx(values["distance_km"])
+    populations = dict(duckdb.sql(f"select code, population from '{current / 'territories.parquet'}' "
+                                  f"where level = 'epci' and code in ('{LYON}', '{BUGEY}')").fetchall())
+    assert page.figures[("population_a", None)][0] == populations[LYON]
+    assert page.figures[("population_b", None)][0] == populations[BUGEY]
+    for (name, year), (shown, words) in page.figures.items():  # every figure: a number, or unknown, never a blank
+        assert ("inconnu" in words) == (shown is None), (name, year, words)
     text = out.read_text(encoding="utf-8")
     assert page.release == current.name and "Licence Ouverte / Etalab 2.0" in text
     assert "Métropole de Lyon" in text and "CC Bugey Sud" in text and 'lang="fr"' in text
@@ -185,6 +192,7 @@ def test_a_contract_perimeter_against_its_surroundings(release, tmp_path):
         assert shown == pytest.approx(total, abs=1e-6)
         assert ("minorant" in words) == (not complete)  # a sum over a truncated edition is a lower bound
         if a_to_b:
+            assert page.figures[("employed_residents_a_workers", year)][0] == pytest.approx(employed[year])
             share = page.figures[("share_of_a_workers_employed_in_b_pct", year)][0]
             assert share == (pytest.approx(100 * total / employed[year], abs=1e-4) if complete else None)
     land = query(current / "material_flows.parquet", f"""select sum(value) from {{t}} where flow_kind = 'housing_land_for_jobs'
