@@ -98,6 +98,16 @@ class Release:
         names = [d[0] for d in relation.description]
         return [dict(zip(names, row)) for row in relation.fetchall()]
 
+    def cover_kind_years(self, level: str) -> None:
+        """Temp table kind_years: the years each flow kind covers at `level`, and whether every row of
+        the year is complete (false for a truncated census edition). One scan of the ledger per level
+        for all the dossiers written from this release."""
+        self.con.execute("CREATE TEMP TABLE IF NOT EXISTS kind_years (level VARCHAR, flow_kind VARCHAR, year INTEGER, "
+                         "complete BOOLEAN)")
+        if not self.con.execute("SELECT count(*) FROM kind_years WHERE level = ?", [level]).fetchone()[0]:
+            self.con.execute(f"INSERT INTO kind_years SELECT level, flow_kind, year, bool_and(value_status = 'complete') "
+                             f"FROM {self.table('material_flows')} WHERE level = ? GROUP BY ALL", [level])
+
 
 @dataclass
 class Side:
@@ -151,20 +161,29 @@ def territory(release: Release, code: str, level: str | None) -> Side:
         raise DossierError(f"code {code!r} names territories at levels {', '.join(t['level'] for t in found)}: "
                            "choose one with --level")
     row = found[0]
-    communes = [code] if row["level"] == "commune" else [
-        r["code"] for r in release.rows(f"SELECT code FROM {release.table('territories')} WHERE level = 'commune' "
-                                        "AND epci_code = ? ORDER BY code", code)] if row["level"] == "epci" else []
-    return Side(code, row["name"], row["level"], row["population"], communes, row)
+    return Side(code, row["name"], row["level"], row["population"], member_communes(release, row), row)
 
 
-def read_perimeter(path: Path, group_id: str | None) -> tuple[str, str, list[str]]:
-    """(id, name, commune codes) of one group of a FLOWS_GROUPS-format file."""
+def member_communes(release: Release, territory_row: dict) -> list[str]:
+    """A commune's own code, an EPCI's communes; [] where the release does not say (other levels)."""
+    if territory_row["level"] == "commune":
+        return [territory_row["code"]]
+    if territory_row["level"] != "epci":
+        return []
+    return [r["code"] for r in release.rows(f"SELECT code FROM {release.table('territories')} "
+                                            "WHERE level = 'commune' AND epci_code = ? ORDER BY code", territory_row["code"])]
+
+
+def read_perimeter(path: Path, group_id: str | None) -> tuple[str, str, list[tuple[int, str]]]:
+    """(id, name, [(line, commune code)]) of one group of a FLOWS_GROUPS-format file."""
+    from .raw import GROUP_COLUMNS, normalised_commune_code
+
     try:
         with path.open(encoding="utf-8-sig", newline="") as handle:
             rows = list(csv.DictReader(handle))
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise DossierError(f"perimeter file {path} is unreadable: {exc}") from None
-    missing = {"group_id", "group_name", "commune_code"} - set(rows[0] if rows else {})
+    missing = set(GROUP_COLUMNS) - set(rows[0] if rows else {})
     if missing:
         raise DossierError(f"perimeter file {path} lacks columns {sorted(missing)} (group_id,group_name,commune_code)")
     ids = list(dict.fromkeys(r["group_id"].strip() for r in rows))
@@ -174,8 +193,7 @@ def read_perimeter(path: Path, group_id: str | None) -> tuple[str, str, list[str
     members = [(line, r) for line, r in enumerate(rows, start=2) if r["group_id"].strip() == chosen]
     if not members:
         raise DossierError(f"perimeter file {path} has no group {chosen!r}; it has {', '.join(ids)}")
-    codes = [(line, r["commune_code"].strip().upper().zfill(5) if r["commune_code"].strip().isdigit()
-              else r["commune_code"].strip().upper()) for line, r in members]
+    codes = [(line, normalised_commune_code(r["commune_code"])) for line, r in members]
     return chosen, members[0][1]["group_name"].strip() or chosen, codes
 
 
@@ -261,20 +279,19 @@ def flow_series(release: Release, a: Side, b: Side, aggregated: bool) -> dict[st
     sides = [(c, "a") for c in (a.communes if aggregated else [a.code])] + \
             [(c, "b") for c in (b.communes if aggregated else [b.code])]
     load_sides(release, "sides", sides)
-    flows = release.table("material_flows")
+    release.cover_kind_years(level)
     rows = release.rows(f"""
-        WITH years AS (
-            SELECT flow_kind, year, bool_and(value_status = 'complete') AS complete
-            FROM {flows} WHERE level = ? GROUP BY ALL),
-        pair AS (
+        WITH pair AS (
             SELECT f.flow_kind, f.year, o.side = 'a' AS a_to_b, sum(f.value) AS value, count(f.value) AS known,
-                   count(*) AS rows, any_value(f.value_status) AS status, any_value(f.method) AS method
-            FROM {flows} AS f JOIN sides AS o ON o.code = f.origin_code JOIN sides AS d ON d.code = f.destination_code
+                   count(*) AS rows, any_value(f.value_status) AS status
+            FROM {release.table("material_flows")} AS f
+            JOIN sides AS o ON o.code = f.origin_code JOIN sides AS d ON d.code = f.destination_code
             WHERE f.level = ? AND o.side <> d.side GROUP BY ALL)
         SELECT y.flow_kind, y.year, y.complete, d.a_to_b, p.value, coalesce(p.known, 0) AS known,
                coalesce(p.rows, 0) AS rows, p.status
-        FROM years AS y CROSS JOIN (VALUES (true), (false)) AS d(a_to_b)
+        FROM kind_years AS y CROSS JOIN (VALUES (true), (false)) AS d(a_to_b)
         LEFT JOIN pair AS p ON p.flow_kind = y.flow_kind AND p.year = y.year AND p.a_to_b = d.a_to_b
+        WHERE y.level = ?
         ORDER BY y.flow_kind, y.year""", level, level)
     series: dict[str, dict[int, dict]] = {}
     for r in rows:
@@ -362,8 +379,9 @@ def kind_section(kind: FlowKind, a: Side, b: Side, years: list[dict], latest: di
             row["employed_a"] = figure(s.get("employed_a"), y["year"], unit=kind.unit, digits=kind.digits)
             row["employed_b"] = figure(s.get("employed_b"), y["year"], unit=kind.unit, digits=kind.digits)
         rows.append(row)
+    caveat = kind.caveat + (AGGREGATED_CAVEATS.get(kind.kind, "") if aggregated else "")
     section = {"kind": kind.kind, "title": kind.title, "method": METHOD_LABELS[kind.method], "unit": kind.unit,
-               "caveat": kind.caveat + (AGGREGATED_CAVEATS.get(kind.kind, "") if aggregated else ""), "years": rows, "latest": None, "sentence": None,
+               "caveat": caveat, "years": rows, "latest": None, "sentence": None,
                "chart": trend_chart(rows, a.name, b.name, kind.unit) if rows else None}
     if latest and latest.get("year") is not None:
         ab, ba = fig(latest["a_to_b"], latest["year"]), fig(latest["b_to_a"], latest["year"])
@@ -432,10 +450,11 @@ def set_aside_touching(release: Release, a: Side, b: Side) -> list[dict]:
     if "set_aside_rows" not in release.manifest["tables"]:
         return []
     codes = sorted(set(a.communes or [a.code]) | set(b.communes or [b.code]))
-    return release.rows(f"SELECT source_id, vintage, source_file, source_row, quarantine_reason, "
+    rows = release.rows(f"SELECT source_id, vintage, source_file, source_row, quarantine_reason, "
                         f"array_to_string(commune_codes, ' ') AS codes, measure, measure_unit "
                         f"FROM {release.table('set_aside_rows')} WHERE list_has_any(commune_codes, ?) "
                         "ORDER BY source_id, vintage, source_row", codes)
+    return [{**r, "measure": figure(r["measure"], unit=r["measure_unit"] or "", digits=2)} for r in rows]
 
 
 def render(data: dict, template: str = "dossier.html.j2") -> str:
