@@ -19,9 +19,9 @@ from pathlib import Path
 import duckdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from pipelines.publish import PARQUET_OPTIONS, read_latest  # noqa: E402
-from pipelines.remote import duckdb_with_httpfs  # noqa: E402
-from pipelines.serve import RangeRequestHandler, make_server  # noqa: E402
+from pipelines.publish.release import PARQUET_OPTIONS, read_latest  # noqa: E402
+from pipelines.commands.remote import duckdb_with_httpfs  # noqa: E402
+from pipelines.commands.serve import RangeRequestHandler, make_server  # noqa: E402
 
 SENT = {"bytes": 0, "requests": 0}
 

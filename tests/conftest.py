@@ -73,7 +73,7 @@ def release(mirror_url, tmp_path_factory):
 @pytest.fixture(scope="module")
 def served(release):
     """The fixture release served by `flows serve`'s server on 127.0.0.1 (its base URL)."""
-    from pipelines.serve import make_server
+    from pipelines.commands.serve import make_server
 
     server = make_server(release, 0)
     threading.Thread(target=server.serve_forever, daemon=True).start()

@@ -206,6 +206,18 @@ def test_a_refresh_where_nothing_changed_publishes_nothing(mirror_url, release):
     assert not list((release / "releases").glob(".tmp-*"))
 
 
+KILL_DURING_PUBLICATION = """
+import os, signal, sys
+if os.path.basename(sys.argv[0]) == "flows":  # not in the dbt child
+    import pipelines.publish.release as release
+
+    def killed(*args, **kwargs):  # the first table's Parquet is written, its CSV copy never is
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    release.write_csv_zip = killed
+"""
+
+
 def test_sigkill_during_publication_keeps_the_last_release_and_rerun_converges(mirror_url, release, tmp_path):
     import shutil
 
@@ -214,8 +226,11 @@ def test_sigkill_during_publication_keeps_the_last_release_and_rerun_converges(m
     out = tmp_path / "out"
     shutil.copytree(release, out)  # a published directory with one good release
     good = latest(out)
+    fault = tmp_path / "fault"  # Python imports sitecustomize from PYTHONPATH at start-up
+    fault.mkdir()
+    (fault / "sitecustomize.py").write_text(KILL_DURING_PUBLICATION)
     killed = run_flows(mirror_url, tmp_path / "data", out, FLOWS_GROUPS=str(GROUPS), FLOWS_SOURCES="",
-                       FLOWS_TARGET_COG="2026", FLOWS_FAULT_KILL_DURING_PUBLISH="1", FLOWS_KEEP_RELEASES="")
+                       FLOWS_TARGET_COG="2026", FLOWS_KEEP_RELEASES="", PYTHONPATH=str(fault))
     assert killed.returncode != 0
     assert list((out / "releases").glob(".tmp-*"))  # the run died with its release half-written
     assert latest(out) == good and json.loads((good / "manifest.json").read_text())["tables"]

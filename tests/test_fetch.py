@@ -8,7 +8,8 @@ import zipfile
 
 import pytest
 
-from pipelines.fetch import ArchiveError, FetchError, FetchSettings, fetch, mirror_location, open_member
+from pipelines.ingest.archives import ArchiveError, open_member
+from pipelines.ingest.fetch import FetchError, FetchSettings, fetch, mirror_location
 
 from .conftest import MIRROR, serve
 
@@ -148,7 +149,7 @@ def test_member_pattern_picks_exactly_one(tmp_path):
 def test_gzip_bomb_is_capped_and_corrupt_gzip_is_clear(tmp_path):
     import gzip
 
-    from pipelines.fetch import read_gzip
+    from pipelines.ingest.archives import read_gzip
 
     bomb = tmp_path / "bomb.geojson.gz"
     bomb.write_bytes(gzip.compress(b" " * 3_000_000))
@@ -161,7 +162,7 @@ def test_gzip_bomb_is_capped_and_corrupt_gzip_is_clear(tmp_path):
 
 
 def test_credentials_in_a_mirror_url_never_reach_messages_or_the_cache(tmp_path, scripted):
-    from pipelines.fetch import redact
+    from pipelines.ingest.fetch import redact
 
     handler, url = scripted
     secret_mirror = url.replace("http://", "http://agency:s3cr3t-pass@") + "/base?token=t0k3n-value&v=2"
@@ -177,7 +178,7 @@ def test_credentials_in_a_mirror_url_never_reach_messages_or_the_cache(tmp_path,
 
 
 def test_every_official_url_is_https():
-    from pipelines.contracts import load_contracts
+    from pipelines.ingest.contracts import load_contracts
 
     urls = [v.url for c in load_contracts().values() for v in c.vintages] + [c.landing_page for c in load_contracts().values()]
     assert urls and all(u.startswith("https://") for u in urls), [u for u in urls if not u.startswith("https://")]

@@ -2,7 +2,7 @@
 
 from datetime import date
 
-from pipelines.geography import Event, passage, passage_table
+from pipelines.ingest.passage import Event, passage, passage_table
 
 
 def merger(day, absorbed, survivor):

@@ -9,9 +9,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from pipelines.contracts import ContractError, load_contract, load_contracts
-from pipelines.fetch import mirror_location
-from pipelines.parse import parse_file
+from pipelines.ingest.contracts import ContractError, load_contract, load_contracts
+from pipelines.ingest.fetch import mirror_location
+from pipelines.ingest.parse import parse_file
 
 from .conftest import GROUPS, MIRROR, latest, rewrite_csv_member, run_flows
 
@@ -95,7 +95,7 @@ def test_fixture_files_hold_each_key_once(source_id, vintage):
 def test_a_cut_cached_blob_is_fetched_again_in_full(tmp_path, mirror_url):
     import hashlib
 
-    from pipelines.fetch import FetchSettings, fetch
+    from pipelines.ingest.fetch import FetchSettings, fetch
 
     official = CONTRACTS["cerema_enaf"].latest.url
     settings = FetchSettings(mirror=mirror_url, offline=True, cache_dir=tmp_path / "cache", progress=False)
@@ -148,7 +148,7 @@ def test_a_dangling_or_corrupt_latest_json_is_repaired(pointer, release, mirror_
 
 
 def test_a_corrupt_cache_index_is_rebuilt_from_its_records(tmp_path, mirror_url):
-    from pipelines.fetch import FetchSettings, fetch
+    from pipelines.ingest.fetch import FetchSettings, fetch
 
     settings = FetchSettings(mirror=mirror_url, offline=True, cache_dir=tmp_path / "cache", progress=False)
     regions, departements = CONTRACTS["insee_cog_regions"].latest.url, CONTRACTS["insee_cog_departements"].latest.url
@@ -185,25 +185,23 @@ def test_paths_with_apostrophes_spaces_and_accents_publish_the_same_tables(relea
     ("".join(f"g{i},G,01001\n" for i in range(11)), "is in 11 groups, more than 10"),
 ])
 def test_groups_files_the_warehouse_cannot_honour_are_refused(rows, message, tmp_path, monkeypatch):
-    from pipelines.raw import GroupsFileError, materialise_groups
+    from pipelines.ingest.groups import GroupsFileError, materialise_groups
 
     groups = tmp_path / "groups.csv"
     groups.write_text("group_id,group_name,commune_code\n" + rows)
-    monkeypatch.setenv("FLOWS_GROUPS", str(groups))
     with pytest.raises(GroupsFileError, match=message.replace("(", r"\(").replace(")", r"\)")):
-        materialise_groups(tmp_path)
+        materialise_groups(str(groups), tmp_path)
 
 
 def test_too_many_groups_are_refused(tmp_path, monkeypatch):
-    from pipelines.raw import MAX_GROUPS, GroupsFileError, materialise_groups
+    from pipelines.ingest.groups import MAX_GROUPS, GroupsFileError, materialise_groups
 
     groups = tmp_path / "groups.csv"
     codes = ["01001", "01004", "01453", "01414", "69123", "69029", "75056", "92012", "92050", "2A004"]
     groups.write_text("group_id,group_name,commune_code\n" + "".join(
         f"g{i},G,{codes[i % len(codes)]}\n" for i in range(MAX_GROUPS + 1)))
-    monkeypatch.setenv("FLOWS_GROUPS", str(groups))
     with pytest.raises(GroupsFileError, match="groups, more than the 2,000"):
-        materialise_groups(tmp_path)
+        materialise_groups(str(groups), tmp_path)
 
 
 def test_a_wrong_retention_setting_stops_before_the_run(mirror_url, tmp_path):
@@ -265,7 +263,7 @@ def test_the_dbt_wrapper_child_dies_with_its_parent():
     import sys
     import time
 
-    child = ("from pipelines.dbt_child import exec_as_child; exec_as_child('/bin/sleep', ['30'])")
+    child = ("from pipelines.warehouse.dbt_child import exec_as_child; exec_as_child('/bin/sleep', ['30'])")
     parent = subprocess.Popen([sys.executable, "-c", "import subprocess, sys\n"
                                f"p = subprocess.Popen([sys.executable, '-c', {child!r}])\n"
                                "print(p.pid, flush=True)\np.wait()"], stdout=subprocess.PIPE, text=True)
@@ -286,7 +284,7 @@ def test_duckdb_memory_is_bounded_and_a_killed_runs_spill_files_are_removed(mirr
     import os
     import subprocess
 
-    from pipelines.resources import memory_limit
+    from pipelines.settings import memory_limit
 
     stale = tmp_path / "data" / "duckdb_tmp" / "duckdb_temp_storage-0.tmp"
     stale.parent.mkdir(parents=True)
@@ -307,7 +305,7 @@ def test_duckdb_memory_is_bounded_and_a_killed_runs_spill_files_are_removed(mirr
     assert "| 953.6 MiB |  True |" in shown.stdout
     bad = run_flows(mirror_url, tmp_path / "data", tmp_path / "out", FLOWS_MEMORY_LIMIT="lots")
     assert bad.returncode == 2 and "FLOWS_MEMORY_LIMIT='lots'" in bad.stderr
-    assert memory_limit().endswith("MiB")
+    assert memory_limit("").endswith("MiB")
 
 
 # --- 6. flows serve as a careful static server ----------------------------------------------
@@ -316,7 +314,7 @@ def test_duckdb_memory_is_bounded_and_a_killed_runs_spill_files_are_removed(mirr
 def careful_server(release, tmp_path):
     import threading
 
-    from pipelines.serve import make_server
+    from pipelines.commands.serve import make_server
 
     root = tmp_path / "served"
     shutil.copytree(release, root)
@@ -376,12 +374,11 @@ def test_serve_answers_a_multi_range_request_with_the_whole_file(careful_server)
 
 
 def test_an_oversized_groups_file_is_refused_before_reading(tmp_path, monkeypatch):
-    from pipelines.raw import MAX_GROUPS_FILE_BYTES, GroupsFileError, materialise_groups
+    from pipelines.ingest.groups import MAX_GROUPS_FILE_BYTES, GroupsFileError, materialise_groups
 
     groups = tmp_path / "groups.csv"
     with open(groups, "wb") as f:
         f.write(b"group_id,group_name,commune_code\n")
         f.truncate(MAX_GROUPS_FILE_BYTES + 1)
-    monkeypatch.setenv("FLOWS_GROUPS", str(groups))
     with pytest.raises(GroupsFileError, match="weighs"):
-        materialise_groups(tmp_path)
+        materialise_groups(str(groups), tmp_path)

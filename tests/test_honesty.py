@@ -12,12 +12,13 @@ import polars as pl
 import pytest
 import requests
 
-from pipelines import fetch as fetch_module
-from pipelines.contracts import load_contracts
-from pipelines.fetch import FetchError, FetchSettings, fetch, mirror_location
-from pipelines.parse import parse_file
-from pipelines.raw import GroupsFileError, materialise_groups, populations_commune_code
-from pipelines.selection import unusable_selection
+from pipelines.ingest import fetch as fetch_module
+from pipelines.ingest.contracts import load_contracts
+from pipelines.ingest.fetch import FetchError, FetchSettings, fetch, mirror_location
+from pipelines.ingest.parse import parse_file
+from pipelines.ingest.groups import GroupsFileError, materialise_groups
+from pipelines.ingest.raw import populations_commune_code
+from pipelines.warehouse.dbt_project import unusable_selection
 
 from .conftest import GROUPS, MIRROR, PROJECT, latest, query, rewrite_csv_member
 
@@ -64,7 +65,7 @@ def test_flows_run_refuses_a_selection_lacking_a_required_source(mirror_url, tmp
 
 def reference_raw(directory):
     """The raw COG tables of the fixture mirror, as the raw assets write them."""
-    from pipelines.raw import materialise_source
+    from pipelines.ingest.raw import materialise_source
 
     settings = FetchSettings(mirror=str(MIRROR), offline=True, cache_dir=directory / "cache", progress=False)
     for source_id in ("insee_cog_communes", "insee_cog_mouvements"):
@@ -75,9 +76,8 @@ def test_group_codes_unknown_to_every_vintage_stop_with_their_lines(tmp_path, mo
     reference_raw(tmp_path)
     groups = tmp_path / "groups.csv"
     groups.write_text("group_id,group_name,commune_code\ng,G,01002\ng,G,1001\ng,G,93059\ng,G,2A999\n")
-    monkeypatch.setenv("FLOWS_GROUPS", str(groups))
     with pytest.raises(GroupsFileError) as error:
-        materialise_groups(tmp_path)
+        materialise_groups(str(groups), tmp_path)
     message = str(error.value)
     assert "2 code(s) unknown" in message and "93059 (line 4)" in message and "2A999 (line 5)" in message
     assert "01002" not in message and "1001" not in message  # merged since, and a padded code: known
@@ -226,16 +226,17 @@ def test_real_idf_extract_with_the_fixture_reference_blocks_publication(release,
     assert "insee_mobpro_flux 2022:" in accepted.stdout
 
 
-def test_max_quarantine_share_setting(monkeypatch):
-    from pipelines.set_aside import max_quarantine_share
+def test_max_quarantine_share_setting():
+    from pipelines.settings import Settings, SettingsError
 
-    monkeypatch.setenv("FLOWS_MAX_QUARANTINE_SHARE", "5%")
-    assert max_quarantine_share() == pytest.approx(0.05)
-    monkeypatch.setenv("FLOWS_MAX_QUARANTINE_SHARE", "0.2")
-    assert max_quarantine_share() == pytest.approx(0.2)
-    monkeypatch.setenv("FLOWS_MAX_QUARANTINE_SHARE", "lots")
-    with pytest.raises(ValueError, match="FLOWS_MAX_QUARANTINE_SHARE"):
-        max_quarantine_share()
+    def share(value: str) -> float:
+        return Settings.from_env({"FLOWS_MAX_QUARANTINE_SHARE": value}).max_quarantine_share
+
+    assert share("5%") == pytest.approx(0.05)
+    assert share("0.2") == pytest.approx(0.2)
+    assert share("") == pytest.approx(0.01)
+    with pytest.raises(SettingsError, match="FLOWS_MAX_QUARANTINE_SHARE"):
+        share("lots")
 
 
 # --- 2. denominators from complete totals; 3. unknown is not zero ---------------------------

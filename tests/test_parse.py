@@ -9,9 +9,9 @@ import zipfile
 import polars as pl
 import pytest
 
-from pipelines.contracts import load_contracts
-from pipelines.fetch import mirror_location
-from pipelines.parse import SourceFormatError, parse_file
+from pipelines.ingest.contracts import load_contracts
+from pipelines.ingest.fetch import mirror_location
+from pipelines.ingest.parse import SourceFormatError, parse_file
 
 from .conftest import MIRROR, rewrite_csv_member
 

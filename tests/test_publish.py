@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from pipelines.publish import apply_retention, next_release_id, release_ids
+from pipelines.publish.release import apply_retention, next_release_id, release_ids
 
 
 def make_releases(out, ids, latest):
@@ -28,16 +28,15 @@ def test_same_day_ids_sort_as_text(tmp_path):
     assert next_release_id(tmp_path / "releases", date(2026, 12, 1)) > ids[-1]
 
 
-def test_retention_keeps_the_newest_and_the_latest_pointer(tmp_path, monkeypatch):
+def test_retention_keeps_the_newest_and_the_latest_pointer(tmp_path):
     make_releases(tmp_path, ["2026.01.01", "2026.02.01", "2026.03.01", "2026.04.01"], latest="2026.01.01")
-    monkeypatch.setenv("FLOWS_KEEP_RELEASES", "2")
-    assert apply_retention(tmp_path) == ["2026.02.01"]
+    assert apply_retention(tmp_path, keep=2) == ["2026.02.01"]
     assert release_ids(tmp_path) == ["2026.01.01", "2026.03.01", "2026.04.01"]  # a rolled-back latest survives
 
 
 def test_retention_is_off_unless_set(tmp_path):
     make_releases(tmp_path, ["2026.01.01", "2026.02.01"], latest="2026.02.01")
-    assert apply_retention(tmp_path) == [] and len(release_ids(tmp_path)) == 2
+    assert apply_retention(tmp_path, keep=None) == [] and len(release_ids(tmp_path)) == 2
     with pytest.raises(ValueError, match="at least 1"):
         apply_retention(tmp_path, keep=0)
 
@@ -49,7 +48,7 @@ def test_csv_copies_defuse_spreadsheet_formulas(tmp_path):
 
     import duckdb
 
-    from pipelines.release_docs import write_csv_zip
+    from pipelines.publish.docs import write_csv_zip
 
     con = duckdb.connect()
     con.execute("""create table t as select * from (values
@@ -69,7 +68,7 @@ def test_csv_copies_defuse_spreadsheet_formulas(tmp_path):
 def test_abandoned_staging_of_dead_runs_is_removed(tmp_path):
     import os
 
-    from pipelines.publish import remove_abandoned_staging
+    from pipelines.publish.release import remove_abandoned_staging
 
     releases = tmp_path / "releases"
     dead = releases / ".tmp-2026.01.01-999999999"

@@ -116,3 +116,20 @@ def test_readme_blocks_run_as_written(tmp_path):
             process.wait(timeout=10)
     assert (tmp_path / "published" / "latest.json").exists()  # the README's run wrote where its queries read
     assert not (PROJECT / "published").is_symlink()
+
+
+def test_the_readme_lists_every_setting_as_settings_defines_it():
+    from pipelines.settings import readme_table
+
+    assert readme_table() in README.read_text(encoding="utf-8")
+
+
+def test_only_the_settings_module_reads_flows_variables():
+    """One place reads the configuration: a FLOWS_* name read anywhere else in the code is a
+    setting the README's table and `Settings` do not know."""
+    import re
+
+    readers = re.compile(r"""(os\.environ|getenv)[^\n]*["']FLOWS_""")
+    offenders = [str(p.relative_to(PROJECT)) for p in (PROJECT / "pipelines").rglob("*.py")
+                 if p.name != "settings.py" and readers.search(p.read_text(encoding="utf-8"))]
+    assert offenders == []

@@ -21,10 +21,10 @@ import duckdb
 import polars as pl
 import pytest
 
-from pipelines.contracts import Vintage, load_contracts, year_variables
-from pipelines.geography import Event, passage_table
-from pipelines.parse import parse_file
-from pipelines.raw import materialise_centroids
+from pipelines.ingest.contracts import Vintage, load_contracts, year_variables
+from pipelines.ingest.passage import Event, passage_table
+from pipelines.ingest.parse import parse_file
+from pipelines.ingest.raw import materialise_centroids
 
 from .conftest import PROJECT, REAL
 

@@ -5,29 +5,34 @@ from __future__ import annotations
 
 import shutil
 
-from dagster import AssetKey, SkipReason, build_schedule_context, build_sensor_context
+from dagster import AssetKey, DagsterInstance, SkipReason, build_schedule_context, build_sensor_context
 
-from pipelines.contracts import load_contracts
-from pipelines.raw import materialise_source
+from pipelines.ingest.contracts import load_contracts
+from pipelines.ingest.fetch import FetchSettings
+from pipelines.ingest.raw import materialise_source
+from pipelines.orchestration.automation import JOB_NAME
+from pipelines.orchestration.definitions import build_definitions
+from pipelines.settings import Settings
 
 from .conftest import MIRROR
 
 
-def fetch_everything(tmp_path):
-    for contract in load_contracts().values():
-        materialise_source(contract, out_dir=tmp_path / "raw")
+def settings_for(mirror, data, output, cache) -> Settings:
+    return Settings.from_env({"FLOWS_MIRROR": str(mirror), "FLOWS_DATA": str(data), "FLOWS_OUTPUT": str(output),
+                              "FLOWS_CACHE": str(cache), "FLOWS_OFFLINE": "1", "FLOWS_PROGRESS": "0"})
 
 
-def test_schedule_skips_when_nothing_changed_and_runs_what_depends_on_a_change(tmp_path, monkeypatch):
-    from pipelines.definitions import defs, flows_weekly, source_changes
-
+def test_schedule_skips_when_nothing_changed_and_runs_what_depends_on_a_change(tmp_path):
     mirror = tmp_path / "mirror"
     shutil.copytree(MIRROR, mirror)
-    monkeypatch.setenv("FLOWS_MIRROR", str(mirror))
+    settings = settings_for(mirror, tmp_path / "data", tmp_path / "out", tmp_path / "cache")
+    defs = build_definitions(settings)
+    flows_weekly, source_changes = defs.resolve_schedule_def("flows_weekly"), defs.resolve_sensor_def("source_changes")
     first = flows_weekly(build_schedule_context())
     assert len(first.asset_selection) > 40  # never fetched: everything is new
 
-    fetch_everything(tmp_path)  # what a run does
+    for contract in load_contracts().values():  # what a run does
+        materialise_source(contract, FetchSettings.from_settings(settings), settings.raw_dir)
     nothing = flows_weekly(build_schedule_context())
     assert isinstance(nothing, SkipReason) and "no source changed" in str(nothing)
     assert isinstance(source_changes(build_sensor_context(definitions=defs)), SkipReason)
@@ -48,12 +53,12 @@ def test_schedule_skips_when_nothing_changed_and_runs_what_depends_on_a_change(t
 def test_http_sources_are_asked_with_head_requests(tmp_path, monkeypatch, mirror_url):
     import http.server
 
-    from pipelines.refresh import changed_sources
+    from pipelines.ingest.changes import changed_sources
 
-    monkeypatch.setenv("FLOWS_MIRROR", mirror_url)
+    settings = FetchSettings(mirror=mirror_url, offline=True, cache_dir=tmp_path / "cache", progress=False)
     contracts = load_contracts()
-    assert changed_sources(contracts, ["insee_cog_regions"]) == ["insee_cog_regions"]
-    materialise_source(contracts["insee_cog_regions"], out_dir=tmp_path / "raw")
+    assert changed_sources(contracts, ["insee_cog_regions"], settings) == ["insee_cog_regions"]
+    materialise_source(contracts["insee_cog_regions"], settings, tmp_path / "raw")
     heads = []
     original = http.server.SimpleHTTPRequestHandler.do_HEAD
 
@@ -62,32 +67,12 @@ def test_http_sources_are_asked_with_head_requests(tmp_path, monkeypatch, mirror
         return original(self)
 
     monkeypatch.setattr(http.server.SimpleHTTPRequestHandler, "do_HEAD", counting_head)
-    assert changed_sources(contracts, ["insee_cog_regions"]) == []
+    assert changed_sources(contracts, ["insee_cog_regions"], settings) == []
     assert len(heads) == 1 and heads[0].endswith("v_region_2026.csv")
 
 
-PARTIAL_RUN = """
-import json
-from pipelines.cli import dagster_home
-dagster_home()
-from dagster import DagsterInstance, build_schedule_context
-from pipelines.definitions import JOB_NAME, defs, flows_weekly
-request = flows_weekly(build_schedule_context())
-with DagsterInstance.get() as instance:
-    result = defs.resolve_job_def(JOB_NAME).execute_in_process(
-        instance=instance, asset_selection=request.asset_selection, raise_on_error=False)
-keys = sorted({e.asset_key.to_user_string() for e in result.get_asset_materialization_events()})
-print(json.dumps({"success": result.success, "materialized": keys}))
-"""
-
-
 def test_changing_one_source_republishes_only_what_depends_on_it(tmp_path):
-    import json
-    import os
-    import subprocess
-    import sys
-
-    from .conftest import PROJECT, latest, releases, run_flows
+    from .conftest import latest, releases, run_flows
 
     mirror = tmp_path / "mirror"
     shutil.copytree(MIRROR, mirror)
@@ -97,14 +82,12 @@ def test_changing_one_source_republishes_only_what_depends_on_it(tmp_path):
     before = latest(out)
     regions = next(mirror.rglob("v_region_2026.csv"))
     regions.write_text(regions.read_text().replace("Corse", "Collectivité de Corse"))
-    env = {**os.environ, "FLOWS_MIRROR": str(mirror), "FLOWS_DATA": str(data), "FLOWS_OUTPUT": str(out),
-           "FLOWS_OFFLINE": "1", "FLOWS_PROGRESS": "0"}
-    partial = subprocess.run([sys.executable, "-c", PARTIAL_RUN], cwd=PROJECT, env=env, capture_output=True,
-                             text=True, timeout=600)
-    assert partial.returncode == 0, partial.stderr[-3000:]
-    outcome = json.loads(partial.stdout.strip().splitlines()[-1])
-    assert outcome["success"]
-    built = set(outcome["materialized"])
+    defs = build_definitions(settings_for(mirror, data, out, tmp_path / "cache"))  # the cache run_flows used (conftest)
+    request = defs.resolve_schedule_def("flows_weekly")(build_schedule_context())
+    result = defs.resolve_job_def(JOB_NAME).execute_in_process(
+        instance=DagsterInstance.ephemeral(), asset_selection=request.asset_selection, raise_on_error=False)
+    assert result.success
+    built = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     assert {"raw/insee_cog_regions", "territories", "release"} <= built
     assert not {"raw/insee_mobpro_flux", "raw/cerema_enaf", "commuting_flows", "int_commuting_flows_commune"} & built
     after = latest(out)

@@ -7,7 +7,7 @@ import urllib.request
 import polars as pl
 import pytest
 
-from pipelines.remote import duckdb_with_httpfs
+from pipelines.commands.remote import duckdb_with_httpfs
 from .conftest import latest, releases
 
 

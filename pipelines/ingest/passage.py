@@ -9,7 +9,6 @@ resulting communes (equal shares when a population is missing), and is flagged.
 
 from __future__ import annotations
 
-import os
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
@@ -47,9 +46,8 @@ def events_from_mouvements(mouvements: pl.DataFrame) -> list[Event]:
     ]
 
 
-def target_cog_year(available: list[int]) -> int:
-    """`FLOWS_TARGET_COG` when set, else the latest vintage of the commune reference."""
-    wanted = os.environ.get("FLOWS_TARGET_COG")
+def target_cog_year(available: list[int], wanted: int | None = None) -> int:
+    """`wanted` (FLOWS_TARGET_COG) when set, else the latest vintage of the commune reference."""
     if wanted:
         if int(wanted) not in available:
             raise ValueError(f"FLOWS_TARGET_COG={wanted} but the commune reference has vintages {sorted(available)}")

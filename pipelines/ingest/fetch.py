@@ -8,8 +8,6 @@ ETag / Last-Modified of each URL so that the next request is conditional.
 
 from __future__ import annotations
 
-import fnmatch
-import gzip
 import hashlib
 import json
 import logging
@@ -18,32 +16,25 @@ import re
 import shutil
 import tempfile
 import time
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
 import urllib3
 from tqdm import tqdm
 
+from ..files import CHUNK, file_sha256
+from .archives import DEFAULT_MAX_UNCOMPRESSED
+
+if TYPE_CHECKING:
+    from ..settings import Settings
+
 
 LOG = logging.getLogger(__name__)
-CHUNK = 1 << 20
-DEFAULT_MAX_UNCOMPRESSED = 4 << 30  # 4 GiB: the largest national file is far below this
-
-
-def max_uncompressed_bytes() -> int:
-    """FLOWS_MAX_UNCOMPRESSED_BYTES, or 4 GiB: the most an archive may expand to."""
-    return int(os.environ.get("FLOWS_MAX_UNCOMPRESSED_BYTES", DEFAULT_MAX_UNCOMPRESSED))
-
-
 class FetchError(RuntimeError):
     """A source could not be downloaded from any of the URLs tried."""
-
-
-class ArchiveError(RuntimeError):
-    """An archive is corrupt, unsafe (path escape) or expands beyond the allowed size."""
 
 
 class _Retryable(Exception):
@@ -79,20 +70,14 @@ class FetchSettings:
     timeout_seconds: float = 30.0
     connect_timeout_seconds: float = 5.0
     progress: bool = True
+    max_uncompressed_bytes: int = DEFAULT_MAX_UNCOMPRESSED
 
     @classmethod
-    def from_env(cls) -> FetchSettings:
-        mirror = os.environ.get("FLOWS_MIRROR") or None
-        if mirror and "://" not in mirror:
-            mirror = str(Path(mirror).resolve())
-        return cls(
-            mirror=mirror,
-            offline=os.environ.get("FLOWS_OFFLINE", "") not in ("", "0"),
-            cache_dir=Path(os.environ.get("FLOWS_CACHE", ".flows_cache")).resolve(),
-            progress=os.environ.get("FLOWS_PROGRESS", "1") != "0",
-            timeout_seconds=float(os.environ.get("FLOWS_HTTP_TIMEOUT", "30")),
-            connect_timeout_seconds=float(os.environ.get("FLOWS_CONNECT_TIMEOUT", "5")),
-        )
+    def from_settings(cls, settings: Settings) -> FetchSettings:
+        return cls(mirror=settings.mirror, offline=settings.offline, cache_dir=settings.cache_path,
+                   progress=settings.progress, timeout_seconds=settings.http_timeout_seconds,
+                   connect_timeout_seconds=settings.connect_timeout_seconds,
+                   max_uncompressed_bytes=settings.max_uncompressed_bytes)
 
 
 SECRET_PARAMETERS = re.compile(r"(token|key|secret|password|passwd|signature|sig|credential|auth)", re.IGNORECASE)
@@ -208,19 +193,8 @@ class Cache:
         return digest, size, target
 
 
-def file_sha256(path: Path) -> tuple[str, int]:
-    h = hashlib.sha256()
-    size = 0
-    with open(path, "rb") as f:
-        while chunk := f.read(CHUNK):
-            h.update(chunk)
-            size += len(chunk)
-    return h.hexdigest(), size
-
-
-def fetch(official_url: str, source_id: str, settings: FetchSettings | None = None) -> FetchResult:
+def fetch(official_url: str, source_id: str, settings: FetchSettings) -> FetchResult:
     """Get one file, trying the mirror then the official URL; raise FetchError naming all tried."""
-    settings = settings or FetchSettings.from_env()
     cache = Cache(settings.cache_dir)
     locations = candidate_locations(official_url, settings)
     if not locations:
@@ -336,62 +310,3 @@ def _stream_to_temp(response: requests.Response, directory: Path, settings: Fetc
         Path(tmp.name).unlink(missing_ok=True)
         raise _Retryable(f"body has {on_the_wire} bytes, Content-Length announced {expected_size}")
     return Path(tmp.name)
-
-
-def open_member(archive_path: Path, pattern: str | None, max_bytes: int | None = None) -> tuple[str, bytes]:
-    """Read the one archive member matching `pattern`, refusing unsafe or oversized archives."""
-    max_bytes = max_bytes or max_uncompressed_bytes()
-    try:
-        archive = zipfile.ZipFile(archive_path)
-    except zipfile.BadZipFile as exc:
-        raise ArchiveError(f"{archive_path.name} is not a valid zip archive: {exc}") from exc
-    with archive:
-        members = [m for m in archive.infolist() if not m.is_dir()]
-        for member in members:
-            check_member_name(member.filename)
-        total = sum(m.file_size for m in members)
-        if total > max_bytes:
-            raise ArchiveError(f"archive declares {total} uncompressed bytes, over the limit of {max_bytes}")
-        # Case-insensitive: INSEE names the same member `.csv` one year and `.CSV` the next.
-        wanted = (pattern or "*").lower()
-        matches = [m for m in members if fnmatch.fnmatchcase(Path(m.filename).name.lower(), wanted)]
-        if len(matches) != 1:
-            names = ", ".join(m.filename for m in members)
-            raise ArchiveError(f"expected one member matching {pattern!r}, found {len(matches)} among: {names}")
-        return matches[0].filename, _read_capped(archive, matches[0], max_bytes)
-
-
-def _read_capped(archive: zipfile.ZipFile, member: zipfile.ZipInfo, max_bytes: int) -> bytes:
-    # The declared size can lie: count what really comes out.
-    try:
-        with archive.open(member) as stream:
-            return _drain(stream, member.filename, max_bytes)
-    except (zipfile.BadZipFile, EOFError, OSError) as exc:
-        raise ArchiveError(f"{member.filename} is corrupt: {exc}") from exc
-
-
-def read_gzip(path: Path, max_bytes: int | None = None) -> bytes:
-    """Decompress a gzip file, refusing one that expands beyond `max_bytes`."""
-    max_bytes = max_bytes or max_uncompressed_bytes()
-    try:
-        with gzip.open(path, "rb") as stream:
-            return _drain(stream, path.name, max_bytes)
-    except (gzip.BadGzipFile, EOFError, OSError) as exc:
-        raise ArchiveError(f"{path.name} is not a valid gzip file: {exc}") from exc
-
-
-def _drain(stream, name: str, max_bytes: int) -> bytes:
-    parts, size = [], 0
-    while chunk := stream.read(CHUNK):
-        size += len(chunk)
-        if size > max_bytes:
-            raise ArchiveError(f"{name} expands beyond the limit of {max_bytes} bytes")
-        parts.append(chunk)
-    return b"".join(parts)
-
-
-def check_member_name(name: str) -> None:
-    path = Path(name)
-    if path.is_absolute() or name.startswith(("/", "\\")) or ".." in path.parts or ":" in name:
-        raise ArchiveError(f"archive member {name!r} would be written outside its target directory")
-

@@ -13,16 +13,13 @@ import sys
 from pathlib import Path
 
 
-def dagster_home() -> Path:
+def dagster_home(data: Path) -> Path:
     """A persistent Dagster instance under the data directory (run history), telemetry off."""
-    from .raw import data_dir
-
-    home = Path(os.environ.get("DAGSTER_HOME") or data_dir() / "dagster_home").resolve()
+    home = Path(os.environ.get("DAGSTER_HOME") or data / "dagster_home").resolve()
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     if not config.exists():
         config.write_text("telemetry:\n  enabled: false\n")
-    os.environ["DAGSTER_HOME"] = str(home)
     return home
 
 
@@ -31,15 +28,11 @@ class WarehouseBusy(RuntimeError):
 
 
 @contextlib.contextmanager
-def warehouse_lock():
+def warehouse_lock(directory: Path, wait: float):
     """One run at a time on a data directory: the DuckDB warehouse has a single writer. A second
-    run waits FLOWS_LOCK_WAIT seconds (default 0) for the first, then refuses."""
-    from .raw import data_dir
-
-    directory = data_dir()
+    run waits `wait` seconds (FLOWS_LOCK_WAIT) for the first, then refuses."""
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / "flows.lock"
-    wait = float(os.environ.get("FLOWS_LOCK_WAIT", "0") or 0)
     with open(path, "a+") as handle:
         deadline = time.monotonic() + wait
         while True:
@@ -68,52 +61,46 @@ def warehouse_lock():
 
 
 def run() -> int:
-    os.environ.setdefault("DO_NOT_TRACK", "1")
+    from ..ingest.contracts import ContractError
+    from ..settings import Settings, SettingsError
+
+    try:  # every setting is checked before the run starts
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     try:
-        with warehouse_lock():
-            return _run_job()
+        with warehouse_lock(settings.data_path, settings.lock_wait_seconds):
+            return _run_job(settings)
     except WarehouseBusy as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 3
-
-
-def _run_job() -> int:
-    from .publish import keep_releases_setting
-    from .resources import memory_limit
-    from .set_aside import max_quarantine_share
-
-    try:  # settings read late in the run are checked before it starts
-        keep_releases_setting()
-        max_quarantine_share()
-        memory_limit()
-    except ValueError as exc:
+    except (ContractError, ValueError) as exc:  # a malformed contract, a FLOWS_SOURCES or FLOWS_TARGET_COG it refuses
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    dagster_home()
+
+
+def _run_job(settings) -> int:
     from dagster import DagsterInstance
 
-    from .contracts import ContractError
+    from ..orchestration.automation import JOB_NAME
+    from ..orchestration.definitions import build_definitions
+    from ..publish.release import heal_latest, read_latest
 
-    try:
-        from .definitions import JOB_NAME, defs
-    except ContractError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    from .publish import heal_latest, output_dir, read_latest
-
-    repaired = heal_latest(output_dir())
+    defs = build_definitions(settings)
+    repaired = heal_latest(settings.output_path)
     if repaired:
         print(f"warning: {repaired}", file=sys.stderr)
-    before = read_latest(output_dir())
-    with DagsterInstance.get() as instance:
+    before = read_latest(settings.output_path)
+    with DagsterInstance.from_config(str(dagster_home(settings.data_path))) as instance:
         result = defs.resolve_job_def(JOB_NAME).execute_in_process(
             instance=instance,
             raise_on_error=False,
-            run_config={"loggers": {"console": {"config": {"log_level": os.environ.get("FLOWS_LOG_LEVEL", "INFO")}}}},
+            run_config={"loggers": {"console": {"config": {"log_level": settings.log_level}}}},
         )
-    print_set_aside(result.run_id, failed=not result.success)
+    print_set_aside(settings.data_path, result.run_id, failed=not result.success)
     if result.success:
-        after = read_latest(output_dir())
+        after = read_latest(settings.output_path)
         if after == before:
             print(f"nothing changed: no new release; latest is still {after}")
         else:
@@ -146,12 +133,11 @@ NETWORK_HINT = (
 )
 
 
-def print_set_aside(run_id: str, failed: bool) -> None:
+def print_set_aside(data: Path, run_id: str, failed: bool) -> None:
     """The set-aside summary this run wrote (none when it stopped before counting)."""
-    from .definitions import set_aside_report_path
-    from .set_aside import report_lines
+    from ..warehouse.set_aside import report_lines, set_aside_report_path
 
-    path = set_aside_report_path()
+    path = set_aside_report_path(data)
     report = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
     if report.get("run_id") == run_id:
         lines = report_lines(report["set_aside"]) + report.get("group_codes_rebased", [])
@@ -160,7 +146,7 @@ def print_set_aside(run_id: str, failed: bool) -> None:
 
 def info(output: Path) -> int:
     """Print the tables of the latest release with rows, columns and licence."""
-    from .publish import LatestPointerError, complete_releases, read_latest
+    from ..publish.release import LatestPointerError, complete_releases, read_latest
 
     try:
         current = read_latest(output)
@@ -179,7 +165,7 @@ def info(output: Path) -> int:
     print(f"release {manifest['release_id']} ({current})")
     print(f"target geography: COG {manifest['settings']['target_cog']}")
     if manifest.get("set_aside") is not None:
-        from .set_aside import report_lines
+        from ..warehouse.set_aside import report_lines
 
         print("\n".join(report_lines(manifest["set_aside"])))
     for name, table in manifest["tables"].items():
@@ -191,12 +177,13 @@ def info(output: Path) -> int:
 
 
 def serve(output: Path, port: int, host: str) -> int:
+    from ..settings import Settings
     from .serve import make_server
 
     if not output.is_dir():
         print(f"error: {output} is not a directory", file=sys.stderr)
         return 1
-    server = make_server(output, port, host)
+    server = make_server(output, port, host, quiet=Settings.from_env().serve_quiet)
     print(f"serving {output} on http://{host}:{server.server_address[1]}/ (Ctrl-C stops)")
     try:
         server.serve_forever()
@@ -210,10 +197,10 @@ def serve(output: Path, port: int, host: str) -> int:
 def dossier(args) -> int:
     from .dossier import (DossierError, dossier_file_name, open_release, pair_dossier, perimeter_dossier,
                           write_dossier)
-    from .publish import output_dir
+    from ..settings import Settings
 
     try:
-        release = open_release(args.release or output_dir())
+        release = open_release(args.release or Settings.from_env().output_path)
         if args.group:
             if len(args.codes) > 1:
                 raise DossierError("with --group FILE, give at most one group id (the perimeter in FILE)")
@@ -232,10 +219,10 @@ def dossier(args) -> int:
 
 def dossiers(args) -> int:
     from .dossier import DossierError, open_release, write_dossiers
-    from .publish import output_dir
+    from ..settings import Settings
 
     try:
-        release = open_release(args.release or output_dir())
+        release = open_release(args.release or Settings.from_env().output_path)
         index, entries = write_dossiers(release, args.pairs, args.out, args.xlsx)
     except DossierError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -7,13 +7,12 @@ vintage (`NBFLUX_C{yy}_ACTOCC15P`), so adding a vintage means editing YAML, not 
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SOURCES_DIR = PROJECT_ROOT / "sources"
 
 COLUMN_TYPES = {"code", "text", "integer", "decimal"}
@@ -162,9 +161,8 @@ def load_contracts(directory: Path = SOURCES_DIR) -> dict[str, Contract]:
     return {p.stem: load_contract(p) for p in sorted(directory.glob("*.yml"))}
 
 
-def selected_source_ids(all_ids: list[str]) -> list[str]:
-    """Sources chosen by `FLOWS_SOURCES` (comma-separated ids), or all of them."""
-    wanted = [s.strip() for s in os.environ.get("FLOWS_SOURCES", "").split(",") if s.strip()]
+def selected_source_ids(all_ids: list[str], wanted: list[str]) -> list[str]:
+    """The sources `wanted` (FLOWS_SOURCES), or all of them when none is."""
     if not wanted:
         return sorted(all_ids)
     unknown = sorted(set(wanted) - set(all_ids))

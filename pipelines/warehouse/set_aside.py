@@ -5,27 +5,11 @@ of its measure (workers, jobs, m2, MWh...).
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import duckdb
 
-DEFAULT_MAX_SHARE = 0.01
 EXAMPLES = 3
-
-
-def max_quarantine_share() -> float:
-    """FLOWS_MAX_QUARANTINE_SHARE as a fraction: `0.05` or `5%`; default 1 %."""
-    setting = os.environ.get("FLOWS_MAX_QUARANTINE_SHARE", "").strip()
-    if not setting:
-        return DEFAULT_MAX_SHARE
-    try:
-        share = float(setting[:-1]) / 100 if setting.endswith("%") else float(setting)
-    except ValueError:
-        raise ValueError(f"FLOWS_MAX_QUARANTINE_SHARE={setting!r} is not a fraction (0.05) or a percentage (5%)") from None
-    if not 0 <= share <= 1:
-        raise ValueError(f"FLOWS_MAX_QUARANTINE_SHARE={setting!r} must lie between 0 and 1 (or 0% and 100%)")
-    return share
 
 
 def read_set_aside(warehouse: Path) -> list[dict]:
@@ -98,9 +82,8 @@ def blocking_problems(entries: list[dict], max_share: float) -> list[str]:
             if shares(e)[0] > max_share or (shares(e)[1] or 0.0) > max_share]
 
 
-def blocking_message(entries: list[dict], max_share: float | None = None) -> str | None:
-    """Why publication must stop (source vintages over FLOWS_MAX_QUARANTINE_SHARE), or None."""
-    max_share = max_quarantine_share() if max_share is None else max_share
+def blocking_message(entries: list[dict], max_share: float) -> str | None:
+    """Why publication must stop (source vintages over `max_share`, FLOWS_MAX_QUARANTINE_SHARE), or None."""
     problems = blocking_problems(entries, max_share)
     if not problems:
         return None
@@ -124,3 +107,8 @@ def rebased_group_codes(warehouse: Path) -> list[str]:
             + (f"was split since: its members are {targets} (flagged: a part of each, by population)" if split
                else f"has merged since: counted as {targets}")
             for row, group, code, targets, split in rows]
+
+
+def set_aside_report_path(data: Path) -> Path:
+    """Where the set-aside check writes what this run set aside, for `flows run` to print."""
+    return data / "set_aside.json"

@@ -16,8 +16,7 @@ import polars as pl
 import shapely
 
 from .contracts import Column, Contract, Vintage, year_variables
-from .fetch import ArchiveError, open_member, read_gzip
-
+from .archives import DEFAULT_MAX_UNCOMPRESSED, ArchiveError, open_member, read_gzip
 
 
 class SourceFormatError(ValueError):
@@ -28,16 +27,18 @@ class SourceFormatError(ValueError):
         self.source_id, self.file, self.problem = source_id, file, problem
 
 
-def parse_file(contract: Contract, vintage: Vintage, path: Path, file_name: str | None = None) -> pl.DataFrame:
-    """Read `path` (the cached download of `vintage`) into a frame of raw rows."""
+def parse_file(contract: Contract, vintage: Vintage, path: Path, file_name: str | None = None,
+               max_bytes: int = DEFAULT_MAX_UNCOMPRESSED) -> pl.DataFrame:
+    """Read `path` (the cached download of `vintage`) into a frame of raw rows; an archive may
+    expand to `max_bytes` at most."""
     fmt = vintage.format
     file_name = file_name or Path(vintage.url).name
     try:
         if fmt.packaging == "zip":
-            member, payload = open_member(path, fmt.member)
+            member, payload = open_member(path, fmt.member, max_bytes)
             file_name = f"{file_name}!{member}"
         elif fmt.packaging == "gzip":
-            payload = read_gzip(path)
+            payload = read_gzip(path, max_bytes)
         else:
             payload = path.read_bytes()
     except ArchiveError as exc:

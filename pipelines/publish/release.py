@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -18,13 +17,11 @@ from pathlib import Path
 import duckdb
 import yaml
 
-from .contracts import PROJECT_ROOT
-from .fetch import file_sha256
-from .geo import export_territories_geo
-from .raw import write_json_atomically
-from .resources import memory_limit
-from .sql import sql_string
-from .release_docs import data_dictionary, datapackage, table_card, write_csv_zip
+from ..files import file_sha256, write_json_atomically
+from ..ingest.contracts import PROJECT_ROOT
+from ..sql import sql_string
+from .docs import data_dictionary, datapackage, table_card, write_csv_zip
+from .geoparquet import export_territories_geo
 
 ASSETS_DIR = PROJECT_ROOT / "assets"
 # Row groups small enough that a query filtered on the sort keys over HTTP reads a small part of a
@@ -57,10 +54,6 @@ def load_descriptors(directory: Path = ASSETS_DIR) -> dict[str, TableDescriptor]
     return descriptors
 
 
-def output_dir() -> Path:
-    return Path(os.environ.get("FLOWS_OUTPUT", "published")).resolve()  # relative: from the current directory
-
-
 def next_release_id(releases: Path, today: date | None = None) -> str:
     """`YYYY.MM.DD`, then `YYYY.MM.DD.02`, `.03`... the same day: ids sort as text by date and order."""
     base = (today or datetime.now(timezone.utc).date()).strftime("%Y.%m.%d")
@@ -80,22 +73,9 @@ def release_ids(out: Path) -> list[str]:
     return sorted(p.name for p in releases.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
-def keep_releases_setting() -> int | None:
-    """FLOWS_KEEP_RELEASES: a whole number of releases, at least 1; None (keep all) when unset.
-    Checked before a run starts, so that a wrong value never stops a run half-way."""
-    setting = os.environ.get("FLOWS_KEEP_RELEASES", "").strip()
-    if not setting:
-        return None
-    if not setting.isdigit() or int(setting) < 1:
-        raise ValueError(f"FLOWS_KEEP_RELEASES={setting!r}: give the number of releases to keep, at least 1 "
-                         "(the one latest.json names is always kept), or leave it empty to keep them all")
-    return int(setting)
-
-
-def apply_retention(out: Path, keep: int | None = None) -> list[str]:
-    """Keep the newest `keep` releases (FLOWS_KEEP_RELEASES; all when unset) and the one latest.json
+def apply_retention(out: Path, keep: int | None) -> list[str]:
+    """Keep the newest `keep` releases (FLOWS_KEEP_RELEASES; all when None) and the one latest.json
     names, whatever its age. Returns the ids removed."""
-    keep = keep_releases_setting() if keep is None else keep
     if keep is None:
         return []
     if keep < 1:
@@ -128,19 +108,20 @@ def export_table(con: duckdb.DuckDBPyConnection, descriptor: TableDescriptor, ta
     }
 
 
-def publish(warehouse: Path, tables: list[str], provenance: list[dict], settings: dict, out: Path | None = None,
+def publish(warehouse: Path, tables: list[str], provenance: list[dict], settings: dict, out: Path,
             column_docs: dict[str, dict[str, str]] | None = None,
-            table_sources: dict[str, list[str]] | None = None, set_aside: list[dict] | None = None) -> tuple[Path, bool]:
+            table_sources: dict[str, list[str]] | None = None, set_aside: list[dict] | None = None,
+            keep: int | None = None, memory_limit: str = "4GB") -> tuple[Path, bool]:
     """Write a complete release of `tables` from the warehouse and point `latest.json` at it.
 
     column_docs: per table, column -> description (dbt YAML); table_sources: per table, the source
     ids it is built from (for the manifest, the citation and the data package); set_aside: per source
-    vintage, what the run set aside (pipelines.set_aside), kept in the manifest. Returns the
+    vintage, what the run set aside (pipelines.warehouse.set_aside), kept in the manifest; keep: the
+    releases to keep (None: all); memory_limit: DuckDB's (FLOWS_MEMORY_LIMIT). Returns the
     release now current and whether it is new: when the tables and the source files are the same
     as in the latest release, nothing is published."""
     column_docs = column_docs or {t: {} for t in tables}
     table_sources = table_sources or {t: sorted(p["source_id"] for p in provenance) for t in tables}
-    out = out or output_dir()
     releases = out / "releases"
     releases.mkdir(parents=True, exist_ok=True)
     remove_abandoned_staging(releases)
@@ -149,7 +130,7 @@ def publish(warehouse: Path, tables: list[str], provenance: list[dict], settings
     staging.mkdir()
     try:
         manifest = write_release(staging, release_id, warehouse, tables, provenance, settings, column_docs, table_sources,
-                                 set_aside)
+                                 set_aside, memory_limit)
         current = read_latest(out)
         if current is not None and same_content(manifest, json.loads((current / "manifest.json").read_text())):
             shutil.rmtree(staging)
@@ -160,22 +141,21 @@ def publish(warehouse: Path, tables: list[str], provenance: list[dict], settings
         shutil.rmtree(staging, ignore_errors=True)
         raise
     write_json_atomically({"release_id": release_id, "path": f"releases/{release_id}"}, out / "latest.json")
-    apply_retention(out)
+    apply_retention(out, keep)
     return final, True
 
 
 def write_release(staging: Path, release_id: str, warehouse: Path, tables: list[str], provenance: list[dict],
-                  settings: dict, column_docs: dict, table_sources: dict, set_aside: list[dict] | None = None) -> dict:
+                  settings: dict, column_docs: dict, table_sources: dict, set_aside: list[dict] | None = None,
+                  memory_limit: str = "4GB") -> dict:
     """Every file of a release into `staging`; returns its manifest."""
     descriptors = load_descriptors()
-    with duckdb.connect(str(warehouse), read_only=True, config={"memory_limit": memory_limit()}) as con:
+    with duckdb.connect(str(warehouse), read_only=True, config={"memory_limit": memory_limit}) as con:
         con.execute("SET threads = 1")  # one writer thread: identical inputs give identical bytes
         manifest_tables = {}
         for t in sorted(tables):
             manifest_tables[t] = export_table(con, descriptors[t], staging / f"{t}.parquet")
             manifest_tables[t]["sources"] = table_sources[t]
-            if os.environ.get("FLOWS_FAULT_KILL_DURING_PUBLISH") == "1":  # fault injection for the crash tests
-                os.kill(os.getpid(), signal.SIGKILL)
             if descriptors[t].format != "geoparquet":  # no CSV copy of boundaries
                 manifest_tables[t]["csv"] = write_csv_zip(con, descriptors[t].model, descriptors[t].sort_keys,
                                                           staging / f"{t}.csv.zip")

@@ -1,39 +1,93 @@
-"""Which dbt models a run can build, from the dbt manifest's lineage and the sources at hand."""
+"""The dbt project as Dagster sees it: a `DbtProject` whose manifest is parsed again whenever a
+model, macro, test or seed is newer than it, the environment dbt's profile and sources read, and
+which models a run can build from the manifest's lineage and the sources at hand.
+
+dagster-dbt's own preparer parses only under `dagster dev` and expects a manifest built at deploy
+time otherwise; `flows run` runs from a source checkout, so the manifest follows the files instead.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
+import shutil
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dagster_dbt import DbtProject
 
+from ..ingest.contracts import PROJECT_ROOT
 
-def prepare_dbt_manifest(project: DbtProject) -> None:
-    """Parse the dbt project when its manifest is missing or older than any model, macro or test;
-    one process at a time (a second run, or `dagster dev`, waits for the first one's parse)."""
+if TYPE_CHECKING:
+    from ..settings import Settings
+
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+
+
+def prepared_dbt_project() -> DbtProject:
+    """The project with an up-to-date manifest; one process parses at a time (a second run, or
+    `dagster dev`, waits for the first one's parse)."""
+    project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
     manifest = Path(project.manifest_path)
     manifest.parent.mkdir(parents=True, exist_ok=True)
     with open(manifest.parent / "parse.lock", "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         _parse_if_stale(project, manifest)
+    return project
 
 
 def _parse_if_stale(project: DbtProject, manifest: Path) -> None:
-    inputs = [p for d in ("models", "macros", "tests") for p in (Path(project.project_dir) / d).rglob("*") if p.is_file()]
+    inputs = [p for d in ("models", "macros", "tests", "seeds") for p in (Path(project.project_dir) / d).rglob("*") if p.is_file()]
     inputs.append(Path(project.project_dir) / "dbt_project.yml")
     if manifest.exists() and manifest.stat().st_mtime >= max(p.stat().st_mtime for p in inputs):
         return
     from dbt.cli.main import dbtRunner
 
-    os.environ.setdefault("DO_NOT_TRACK", "1")
     result = dbtRunner().invoke(
-        ["parse", "--quiet", "--project-dir", str(project.project_dir), "--profiles-dir", str(project.profiles_dir)]
+        ["parse", "--quiet", "--no-send-anonymous-usage-stats", "--project-dir", str(project.project_dir), "--profiles-dir", str(project.profiles_dir)]
     )
     if not result.success:
         raise RuntimeError(f"dbt parse failed: {result.exception}")
+
+
+@contextlib.contextmanager
+def dbt_environment(settings: Settings):
+    """What dbt's profile and sources read from their environment (the raw Parquet directory, the
+    DuckDB file, its memory limit and spill directory), set while a dbt process is started, then
+    restored. A run restricted by FLOWS_SOURCES builds some models only: a test runs only when
+    all the models it reads are built (indirect selection `cautious`; dbt's `eager` would run it on
+    a missing table)."""
+    settings.data_path.mkdir(parents=True, exist_ok=True)
+    values = {
+        "FLOWS_RAW_DIR": str(settings.raw_dir),
+        "FLOWS_WAREHOUSE": str(settings.warehouse),
+        "FLOWS_DUCKDB_MEMORY_LIMIT": settings.memory_limit,
+        "FLOWS_DUCKDB_TEMP_DIRECTORY": str(fresh_temp_directory(settings.data_path)),
+        "DBT_INDIRECT_SELECTION": "cautious",
+    }
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def fresh_temp_directory(data: Path) -> Path:
+    """DuckDB's spill directory under the data directory, emptied (call it holding the run lock):
+    what a killed run left there is never read again."""
+    temp = data / "duckdb_tmp"
+    shutil.rmtree(temp, ignore_errors=True)
+    shutil.rmtree(data / "warehouse.duckdb.tmp", ignore_errors=True)  # DuckDB's default, used by earlier versions
+    temp.mkdir(parents=True)
+    return temp
 
 
 @cache

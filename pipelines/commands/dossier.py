@@ -26,7 +26,7 @@ from pathlib import Path
 import duckdb
 import jinja2
 
-from .sql import sql_string
+from ..sql import sql_string
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATUS = {"complete": "complet", "published": "publié (exact)", "lower_bound": "minorant",
@@ -176,7 +176,7 @@ def member_communes(release: Release, territory_row: dict) -> list[str]:
 
 def read_perimeter(path: Path, group_id: str | None) -> tuple[str, str, list[tuple[int, str]]]:
     """(id, name, [(line, commune code)]) of one group of a FLOWS_GROUPS-format file."""
-    from .raw import GROUP_COLUMNS, normalised_commune_code
+    from ..ingest.groups import GROUP_COLUMNS, normalised_commune_code
 
     try:
         with path.open(encoding="utf-8-sig", newline="") as handle:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import duckdb
 
-from .sql import sql_string
+from ..sql import sql_string
 
 FIXED_ZIP_TIME = (2020, 1, 1, 0, 0, 0)  # zip entries carry no run time: same inputs, same bytes
 FORMULA_START = "^[=+\\-@\\t\\r]"

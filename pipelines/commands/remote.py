@@ -6,7 +6,7 @@ from pathlib import Path
 
 import duckdb
 
-from .sql import sql_string
+from ..sql import sql_string
 
 
 def duckdb_with_httpfs() -> duckdb.DuckDBPyConnection:

@@ -9,13 +9,13 @@ A source never fetched counts as changed.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import requests
 
 from .contracts import Contract
-from .fetch import Cache, FetchSettings, candidate_locations, file_sha256, redact
+from ..files import file_sha256
+from .fetch import Cache, FetchSettings, candidate_locations, redact
 
 
 def file_changed(official_url: str, settings: FetchSettings, cache: Cache) -> bool:
@@ -44,12 +44,8 @@ def file_changed(official_url: str, settings: FetchSettings, cache: Cache) -> bo
     return size is None or int(size) != entry["size"]
 
 
-def changed_sources(contracts: dict[str, Contract], source_ids: list[str], settings: FetchSettings | None = None) -> list[str]:
+def changed_sources(contracts: dict[str, Contract], source_ids: list[str], settings: FetchSettings) -> list[str]:
     """The sources with at least one vintage file changed since it was last fetched."""
-    settings = settings or FetchSettings.from_env()
     cache = Cache(settings.cache_dir)
     return sorted(s for s in source_ids if any(file_changed(v.url, settings, cache) for v in contracts[s].vintages))
 
-
-def sensor_interval_seconds() -> int:
-    return int(os.environ.get("FLOWS_SENSOR_INTERVAL", str(6 * 3600)))

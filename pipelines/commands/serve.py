@@ -26,6 +26,8 @@ class RangeRequestHandler(http.server.SimpleHTTPRequestHandler):
     several ranges gets the whole file (200), which HTTP allows. Only what is published is served:
     nothing outside the root (symlinks resolved), no hidden file or half-written `.tmp-*` release."""
 
+    quiet = False  # True: log no request (FLOWS_SERVE_QUIET)
+
     # A request line that cannot be parsed still gets a status line and headers (no HTTP/0.9 reply).
     default_request_version = "HTTP/1.0"
 
@@ -130,11 +132,13 @@ class RangeRequestHandler(http.server.SimpleHTTPRequestHandler):
         super().end_headers()
 
     def log_message(self, format, *args):
-        if os.environ.get("FLOWS_SERVE_QUIET") != "1":
+        if not self.quiet:
             super().log_message(format, *args)
 
 
 def make_server(directory: Path, port: int, host: str = "127.0.0.1",
-                handler_class: type[RangeRequestHandler] = RangeRequestHandler) -> http.server.ThreadingHTTPServer:
-    handler = functools.partial(handler_class, directory=str(directory))
+                handler_class: type[RangeRequestHandler] = RangeRequestHandler,
+                quiet: bool = False) -> http.server.ThreadingHTTPServer:
+    """A server of `directory`; `quiet` (FLOWS_SERVE_QUIET) logs no request."""
+    handler = functools.partial(type(handler_class.__name__, (handler_class,), {"quiet": quiet}), directory=str(directory))
     return http.server.ThreadingHTTPServer((host, port), handler)
