@@ -173,3 +173,26 @@ def test_urban_rural_matrix_sums_the_commune_ledger(tables):
     rural_to_urban = sql(tables, """select value from {urban_rural_matrix} where classification = 'density_grid'
         and flow_kind = 'electricity_transfer' and origin_class = 'rural' and destination_class = 'urban' and year = 2022""")
     assert rural_to_urban and rural_to_urban[0][0] > 0  # the rural dam and wind farm feed the cities
+
+
+def declared_indicators() -> list[list[str]]:
+    """The additive indicators dbt_project.yml declares (var `indicators`): per entry, its names
+    (one per category of its `for_each` list)."""
+    import yaml
+
+    from .conftest import PROJECT
+
+    variables = yaml.safe_load((PROJECT / "dbt_project" / "dbt_project.yml").read_text(encoding="utf-8"))["vars"]
+    return [[entry["name"].replace("{x}", x) for x in (variables[entry["for_each"]] if "for_each" in entry else [""])]
+            for entry in variables["indicators"]]
+
+
+def test_every_declared_indicator_is_published_in_order_and_with_values(tables):
+    entries = declared_indicators()
+    declared = [name for names in entries for name in names]
+    assert len(declared) == len(set(declared)) > 20
+    columns = [c for c, *_ in sql(tables, "DESCRIBE SELECT * FROM {territory_indicators}")]
+    assert [c for c in columns if c in declared] == declared  # none missing, in the declared order
+    counts = {n: sql(tables, f"SELECT count({n}) FROM {{territory_indicators}}")[0][0] for n in declared}
+    # every entry yields values (a category the fixture lacks, such as bioenergy, may stay empty)
+    assert [names for names in entries if not any(counts[n] for n in names)] == []

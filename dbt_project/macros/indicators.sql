@@ -1,18 +1,23 @@
-{# The additive indicators of territory_indicators, in column order: each is summed from
-   int_commune_measures (indicator = the column name). #}
+{# The additive indicators declared in dbt_project.yml (var `indicators`), one dict each (name,
+   model, value, where), `for_each` entries expanded over their category list. #}
 {% macro additive_indicators() -%}
-    {% set names = ['census_jobs', 'census_employed_residents', 'private_salaried_jobs'] %}
-    {% for use in ['total', 'activity', 'housing', 'mixed', 'road', 'rail', 'unknown'] %}
-        {% do names.append('land_take_' ~ use ~ '_ha') %}
-    {% endfor %}
-    {% for energy in ['electricity', 'gas'] %}
-        {% for sector in ['agriculture', 'industry', 'tertiary', 'residential', 'unknown_sector'] %}
-            {% do names.append(energy ~ '_consumption_' ~ sector ~ '_mwh') %}
+    {% set expanded = [] %}
+    {% for entry in var('indicators') %}
+        {% for x in (var(entry.for_each) if entry.for_each else [none]) %}
+            {% do expanded.append({
+                'name': entry.name | replace('{x}', x or ''),
+                'model': entry.model,
+                'value': entry.value | replace('{x}', x or ''),
+                'where': (entry.where or 'true') | replace('{x}', x or ''),
+            }) %}
         {% endfor %}
     {% endfor %}
-    {% do names.append('energy_secretised_cells') %}
-    {% for kind in ['solar', 'wind', 'hydro', 'bioenergy', 'thermal', 'other'] %}
-        {% do names.append('electricity_production_' ~ kind ~ '_mwh') %}
-    {% endfor %}
-    {{ return(names) }}
+    {{ return(expanded) }}
+{%- endmacro %}
+
+{# `names` each followed by `suffix`: the columns of a category list, e.g. agriculture_mwh. #}
+{% macro suffixed(names, suffix) -%}
+    {% set columns = [] %}
+    {% for n in names %}{% do columns.append(n ~ suffix) %}{% endfor %}
+    {{ return(columns) }}
 {%- endmacro %}

@@ -6,7 +6,7 @@
 #}
 {% macro set_aside_ledgers() -%}
     {% set energy = [] %}
-    {% for s in ['agriculture', 'industry', 'tertiary', 'residential', 'unknown_sector'] %}
+    {% for s in var('energy_sectors') %}
         {% do energy.append('coalesce(' ~ s ~ '_mwh, 0)') %}
     {% endfor %}
     {{ return([

@@ -2,8 +2,8 @@
 -- URSSAF jobs, Cerema land take (ha), ORE energy consumption and ODRE production (MWh).
 with measures as (
     select level, commune_code as code, year,
-    {%- for name in additive_indicators() %}
-        sum(value) filter (where indicator = '{{ name }}') as {{ name }}{% if not loop.last %},{% endif %}
+    {%- for m in additive_indicators() %}
+        sum(value) filter (where indicator = '{{ m.name }}') as {{ m.name }}{% if not loop.last %},{% endif %}
     {%- endfor %}
     from {{ ref('int_measures_levels') }}
     group by all
@@ -27,8 +27,8 @@ select
     f.workers_totals_source,
     round(100.0 * f.internal_workers / nullif(f.employed_residents_workers, 0), 4) as self_containment_pct,
     round(100.0 * f.jobs_filled_workers / nullif(f.employed_residents_workers, 0), 4) as job_concentration_pct,
-    {%- for name in additive_indicators() %}
-    round(m.{{ name }}, 6) as {{ name }},
+    {%- for i in additive_indicators() %}
+    round(m.{{ i.name }}, 6) as {{ i.name }},
     {%- endfor %}
     round(e.balance_mwh, 6) as electricity_balance_mwh,
     round(100.0 * e.production_mwh / nullif(e.consumption_mwh, 0), 4) as electricity_autonomy_pct

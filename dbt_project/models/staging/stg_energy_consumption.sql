@@ -7,10 +7,10 @@ select
          when lower(energy) like 'gaz%' then 'gas' end as energy,
     operator,
     {{ fold_arrondissement(commune_code('commune_code')) }} as commune_code,
-    {%- for s in ['agriculture', 'industry', 'tertiary', 'residential', 'unknown_sector'] %}
+    {%- for s in var('energy_sectors') %}
     {{ to_number(s ~ '_mwh') }} as {{ s }}_mwh,
     {%- endfor %}
-    ({%- for s in ['agriculture', 'industry', 'tertiary', 'residential', 'unknown_sector'] %}
+    ({%- for s in var('energy_sectors') %}
      (nullif(trim({{ s }}_mwh), '') is null)::integer{% if not loop.last %} +{% endif %}
     {%- endfor %}) as secretised_cells,
     coalesce(
@@ -18,7 +18,7 @@ select
         case when try_cast(year as integer) is null then 'annee is not a year: ' || coalesce(year, 'null') end,
         case when not (lower(strip_accents(energy)) like 'electricit%' or lower(energy) like 'gaz%')
              then 'unknown filiere: ' || coalesce(energy, 'null') end,
-        {{ numeric_problem(['agriculture_mwh', 'industry_mwh', 'tertiary_mwh', 'residential_mwh', 'unknown_sector_mwh']) }}
+        {{ numeric_problem(suffixed(var('energy_sectors'), '_mwh')) }}
     ) as quarantine_reason
 from {{ source('raw', 'ore_conso_elec_gaz') }}
 where vintage = (select max(vintage) from {{ source('raw', 'ore_conso_elec_gaz') }})
