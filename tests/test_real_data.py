@@ -172,8 +172,8 @@ def test_idf_total_survives_harmonisation_and_aggregation(real_warehouse):
 def test_idf_flows_land_on_current_communes_only(real_warehouse):
     unknown = real_warehouse.sql("""
         select count(*) from commuting_flows f
-        where level = 'commune' and (origin_code not in (select commune_code from stg_communes)
-                                     or destination_code not in (select commune_code from stg_communes))""").fetchone()
+        where level = 'commune' and (origin_code not in (select commune_code from stg_insee_cog_communes)
+                                     or destination_code not in (select commune_code from stg_insee_cog_communes))""").fetchone()
     assert unknown == (0,)
     assert real_warehouse.sql(
         "select count(*) from commuting_flows where origin_code like '751%' and origin_code <> '75056'").fetchone() == (0,)

@@ -24,7 +24,7 @@ from {{ staged }} as s
 {%- for c in code_columns %}
 left join {{ ref('int_commune_passage') }} as p_{{ c }}
     on p_{{ c }}.geography = s.geography and p_{{ c }}.code_from = s.{{ c }}
-left join {{ ref('stg_communes') }} as c_{{ c }}
+left join {{ ref('stg_insee_cog_communes') }} as c_{{ c }}
     on c_{{ c }}.commune_code = coalesce(p_{{ c }}.code_to, s.{{ c }})
 {%- endfor %}
 {% endmacro %}

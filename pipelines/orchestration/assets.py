@@ -93,7 +93,7 @@ def release_asset(plan: RunPlan) -> AssetsDefinition:
         lineage = {t: sorted(plan.model_sources(m) & set(plan.selected)) for t, m in models.items()}
         report = set_aside_of_this_run(context, plan, settings)
         run_settings["group_codes_rebased"] = report.get("group_codes_rebased", [])
-        path, is_new = publish(settings.warehouse, plan.published, provenance, run_settings, settings.output_path,
+        path, is_new = publish(settings.warehouse, plan.descriptors, plan.published, provenance, run_settings, settings.output_path,
                                column_docs=docs, table_sources=lineage, set_aside=report.get("set_aside"),
                                keep=settings.keep_releases, memory_limit=settings.memory_limit)
         manifest = json.loads((path / "manifest.json").read_text())

@@ -18,7 +18,7 @@ from ..ingest.passage import target_cog_year
 from ..ingest.raw import CENTROIDS_ID, PASSAGE_ID
 from ..publish.release import TableDescriptor, load_descriptors
 from ..settings import Settings
-from ..warehouse.dbt_project import model_sources, models_allowed, prepared_dbt_project, unusable_selection
+from ..warehouse.dbt_project import model_keys, model_sources, models_allowed, prepared_dbt_project, unusable_selection
 
 SET_ASIDE_MODEL = "set_aside_summary"
 PASSAGE_INPUTS = ("insee_cog_mouvements", "insee_populations_legales")
@@ -34,7 +34,8 @@ class RunPlan:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RunPlan:
-        plan = cls(settings, load_contracts(), prepared_dbt_project(), load_descriptors())
+        dbt = prepared_dbt_project()
+        plan = cls(settings, load_contracts(), dbt, load_descriptors(model_keys(dbt.manifest_path)))
         plan.check_selection()
         return plan
 

@@ -32,23 +32,35 @@ PARQUET_OPTIONS = f"FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {ROW_GROUP_
 
 @dataclass(frozen=True)
 class TableDescriptor:
+    """A published table (assets/<table>.yml). Its key, which orders its files, is its model's
+    `unique_key` test in the dbt YAML; `sort_keys` in the descriptor only for a table whose rows
+    are not its model's (territories_geo dissolves member communes)."""
+
     table: str
     model: str
     title: str
     description: str
-    grain: str
     sort_keys: tuple[str, ...]
     licence: str
     caveats: tuple[str, ...] = ()
     format: str = "parquet"  # parquet | geoparquet
     row_count_check: bool = True  # rows per year held against the latest release (FLOWS_ROWCOUNT_TOLERANCE)
 
+    @property
+    def grain(self) -> str:
+        return " x ".join(self.sort_keys)
 
-def load_descriptors(directory: Path = ASSETS_DIR) -> dict[str, TableDescriptor]:
+
+def load_descriptors(model_keys: dict[str, tuple[str, ...]], directory: Path = ASSETS_DIR) -> dict[str, TableDescriptor]:
+    """The descriptors of assets/, each with its key: model_keys maps a dbt model to its unique key."""
     descriptors = {}
     for path in sorted(directory.glob("*.yml")):
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        raw["sort_keys"] = tuple(raw["sort_keys"])
+        keys = raw.get("sort_keys") or model_keys.get(raw["model"])
+        if not keys:
+            raise ValueError(f"{path.name}: model {raw['model']} has no unique_key test in its dbt YAML "
+                             "and the descriptor gives no sort_keys")
+        raw["sort_keys"] = tuple(keys)
         raw["caveats"] = tuple(raw.get("caveats", ()))
         descriptors[raw["table"]] = TableDescriptor(**raw)
     return descriptors
@@ -108,8 +120,8 @@ def export_table(con: duckdb.DuckDBPyConnection, descriptor: TableDescriptor, ta
     }
 
 
-def publish(warehouse: Path, tables: list[str], provenance: list[dict], settings: dict, out: Path,
-            column_docs: dict[str, dict[str, str]] | None = None,
+def publish(warehouse: Path, descriptors: dict[str, TableDescriptor], tables: list[str], provenance: list[dict],
+            settings: dict, out: Path, column_docs: dict[str, dict[str, str]] | None = None,
             table_sources: dict[str, list[str]] | None = None, set_aside: list[dict] | None = None,
             keep: int | None = None, memory_limit: str = "4GB") -> tuple[Path, bool]:
     """Write a complete release of `tables` from the warehouse and point `latest.json` at it.
@@ -129,8 +141,8 @@ def publish(warehouse: Path, tables: list[str], provenance: list[dict], settings
     staging = releases / f".tmp-{release_id}-{os.getpid()}"
     staging.mkdir()
     try:
-        manifest = write_release(staging, release_id, warehouse, tables, provenance, settings, column_docs, table_sources,
-                                 set_aside, memory_limit)
+        manifest = write_release(staging, release_id, warehouse, descriptors, tables, provenance, settings, column_docs,
+                                 table_sources, set_aside, memory_limit)
         current = read_latest(out)
         if current is not None and same_content(manifest, json.loads((current / "manifest.json").read_text())):
             shutil.rmtree(staging)
@@ -145,11 +157,11 @@ def publish(warehouse: Path, tables: list[str], provenance: list[dict], settings
     return final, True
 
 
-def write_release(staging: Path, release_id: str, warehouse: Path, tables: list[str], provenance: list[dict],
+def write_release(staging: Path, release_id: str, warehouse: Path, descriptors: dict[str, TableDescriptor],
+                  tables: list[str], provenance: list[dict],
                   settings: dict, column_docs: dict, table_sources: dict, set_aside: list[dict] | None = None,
                   memory_limit: str = "4GB") -> dict:
     """Every file of a release into `staging`; returns its manifest."""
-    descriptors = load_descriptors()
     with duckdb.connect(str(warehouse), read_only=True, config={"memory_limit": memory_limit}) as con:
         con.execute("SET threads = 1")  # one writer thread: identical inputs give identical bytes
         manifest_tables = {}

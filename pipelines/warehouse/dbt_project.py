@@ -132,6 +132,15 @@ def column_descriptions(manifest_path: str | Path, model: str) -> dict[str, str]
     return {}
 
 
+def model_keys(manifest_path: str | Path) -> dict[str, tuple[str, ...]]:
+    """Model name -> its key: the columns of its `unique_key` test, the one statement of its grain."""
+    manifest = json.loads(Path(manifest_path).read_text())
+    nodes = manifest["nodes"]
+    return {nodes[node["attached_node"]]["name"]: tuple(node["test_metadata"]["kwargs"]["columns"])
+            for node in nodes.values()
+            if node["resource_type"] == "test" and (node.get("test_metadata") or {}).get("name") == "unique_key"}
+
+
 def model_sources(manifest_path: str | Path, model: str) -> set[str]:
     """The raw sources a model is built from, through all its parents."""
     _, names = _lineage(str(manifest_path))

@@ -15,6 +15,6 @@ aav as (
     group by all
 )
 select c.commune_code, d.density_class_3, d.density_class_7, d.density_label_7, a.aav_code, a.aav_name, a.aav_category
-from {{ ref('stg_communes') }} as c
+from {{ ref('stg_insee_cog_communes') }} as c
 left join density as d using (commune_code)
 left join aav as a using (commune_code)

@@ -1,2 +1,2 @@
--- stg_epci_membership with its commune codes re-based to the target geography (see macro rebase_rows).
-{{ rebase_rows(ref('stg_epci_membership'), ['commune_code']) }}
+-- stg_insee_epci with its commune codes re-based to the target geography (see macro rebase_rows).
+{{ rebase_rows(ref('stg_insee_epci'), ['commune_code']) }}

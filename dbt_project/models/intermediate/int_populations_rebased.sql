@@ -1,2 +1,2 @@
--- stg_populations with its commune codes re-based to the target geography (see macro rebase_rows).
-{{ rebase_rows(ref('stg_populations'), ['commune_code']) }}
+-- stg_insee_populations_legales with its commune codes re-based to the target geography (see macro rebase_rows).
+{{ rebase_rows(ref('stg_insee_populations_legales'), ['commune_code']) }}

@@ -10,13 +10,13 @@ with epci as (
     )
     group by all
 )
-select 'commune' as level, commune_code, commune_code as territory_code from {{ ref('stg_communes') }}
+select 'commune' as level, commune_code, commune_code as territory_code from {{ ref('stg_insee_cog_communes') }}
 union all
 select 'epci', commune_code, epci_code from epci
 union all
-select 'departement', commune_code, departement_code from {{ ref('stg_communes') }}
+select 'departement', commune_code, departement_code from {{ ref('stg_insee_cog_communes') }}
 union all
-select 'region', commune_code, region_code from {{ ref('stg_communes') }}
+select 'region', commune_code, region_code from {{ ref('stg_insee_cog_communes') }}
 union all
 select distinct 'group', commune_code_target, group_id from {{ ref('int_custom_groups_rebased') }}
 where quarantine_reason is null

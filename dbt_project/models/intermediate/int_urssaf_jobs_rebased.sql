@@ -1,2 +1,2 @@
--- stg_urssaf_jobs with its commune codes re-based to the target geography (see macro rebase_rows).
-{{ rebase_rows(ref('stg_urssaf_jobs'), ['commune_code']) }}
+-- stg_urssaf_effectifs_commune with its commune codes re-based to the target geography (see macro rebase_rows).
+{{ rebase_rows(ref('stg_urssaf_effectifs_commune'), ['commune_code']) }}

@@ -30,4 +30,3 @@ select
     destination_abroad,
     split_allocated
 from (select * from flows union all select * from unpublished)
-order by level, origin_code, destination_code, year

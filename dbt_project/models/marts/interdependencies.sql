@@ -89,4 +89,3 @@ left join electricity as elec_ab on elec_ab.level = p.level and elec_ab.year = p
 left join electricity as elec_ba on elec_ba.level = p.level and elec_ba.year = p.year and elec_ba.origin_code = p.code_b and elec_ba.destination_code = p.code_a
 left join (select distinct level, year from {{ ref('int_energy_balance') }}) as elec_year on elec_year.level = p.level and elec_year.year = p.year
 left join (select distinct level, year from land) as land_year on land_year.level = p.level and land_year.year = p.year
-order by p.level, p.code_a, p.code_b, p.year

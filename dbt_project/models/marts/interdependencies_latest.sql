@@ -69,4 +69,3 @@ left join ledger as elec_ab on elec_ab.flow_kind = 'electricity_transfer' and el
     and elec_ab.origin_code = p.code_a and elec_ab.destination_code = p.code_b
 left join ledger as elec_ba on elec_ba.flow_kind = 'electricity_transfer' and elec_ba.level = p.level
     and elec_ba.origin_code = p.code_b and elec_ba.destination_code = p.code_a
-order by p.level, p.code_a, p.code_b

@@ -18,4 +18,3 @@ select flow_kind, level, year, origin_code, destination_code, round(value, 6) as
     source_ids
 from ledger
 where level in ('commune', 'epci', 'group') and (value <> 0 or value is null)
-order by flow_kind, level, origin_code, destination_code, year

@@ -18,4 +18,3 @@ where quarantine_reason is not null
 group by source_id, vintage, source_file, source_row
 {% if not loop.last %}union all{% endif %}
 {%- endfor %}
-order by source_id, vintage, source_file, source_row

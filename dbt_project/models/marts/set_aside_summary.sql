@@ -19,4 +19,3 @@ from {{ ref('int_' ~ name ~ '_rebased') }}
 group by all
 {% if not loop.last %}union all{% endif %}
 {%- endfor %}
-order by source_id, vintage

@@ -1,12 +1,12 @@
 -- One row per territory of each level in the target geography (custom groups when FLOWS_GROUPS is set).
 with communes as (
     select c.*, p.municipal_population, a.* exclude (commune_code)
-    from {{ ref('stg_communes') }} as c
+    from {{ ref('stg_insee_cog_communes') }} as c
     left join {{ ref('int_commune_population') }} as p using (commune_code)
     left join {{ ref('int_commune_attributes') }} as a using (commune_code)
 ),
 epci_names as (
-    select epci_code, min(epci_name) as epci_name from {{ ref('stg_epci_membership') }} group by all
+    select epci_code, min(epci_name) as epci_name from {{ ref('stg_insee_epci') }} group by all
 ),
 commune_epci as (
     select commune_code, territory_code as epci_code from {{ ref('int_territory_membership') }} where level = 'epci'
@@ -30,12 +30,12 @@ left join populations as p on p.level = 'epci' and p.code = m.territory_code
 union all
 select 'departement', d.departement_code, d.departement_name, null, d.departement_code, d.region_code, p.population,
     null, null, null, null, null
-from {{ ref('stg_departements') }} as d
+from {{ ref('stg_insee_cog_departements') }} as d
 join populations as p on p.level = 'departement' and p.code = d.departement_code
 union all
 select 'region', r.region_code, r.region_name, null, null, r.region_code, p.population,
     null, null, null, null, null
-from {{ ref('stg_regions') }} as r
+from {{ ref('stg_insee_cog_regions') }} as r
 join populations as p on p.level = 'region' and p.code = r.region_code
 union all
 select 'group', g.group_id, g.group_name, null, null, null, p.population, null, null, null, null, null
@@ -44,4 +44,3 @@ from (
     where quarantine_reason is null group by all
 ) as g
 left join populations as p on p.level = 'group' and p.code = g.group_id
-order by level, code

@@ -3,5 +3,5 @@
 select t.level, t.code, t.name, t.population, m.commune_code, g.geometry_wkb
 from {{ ref('territories') }} as t
 join {{ ref('int_territory_membership') }} as m on m.level = t.level and m.territory_code = t.code
-join {{ ref('stg_commune_geometry') }} as g using (commune_code)
+join {{ ref('stg_etalab_contours_communes') }} as g using (commune_code)
 where g.geometry_wkb is not null

@@ -38,4 +38,3 @@ join (select level, code, year from measures union select level, code, year from
 left join flows as f on f.level = t.level and f.code = t.code and f.year = y.year
 left join measures as m on m.level = t.level and m.code = t.code and m.year = y.year
 left join {{ ref('int_energy_balance') }} as e on e.level = t.level and e.code = t.code and e.year = y.year
-order by t.level, t.code, y.year

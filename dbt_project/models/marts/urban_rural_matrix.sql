@@ -28,4 +28,3 @@ union all
 select 'aav2020', origin_aav, destination_aav, flow_kind, year, {{ exact_sum('value') }}, unit,
     case when bool_and(value_status = 'complete') then 'complete' else 'lower_bound' end
 from flows group by all
-order by classification, flow_kind, origin_class, destination_class, year

@@ -7,7 +7,7 @@ with coded as (
 )
 select
     'custom_groups' as source_id, {{ var('target_cog') }} as vintage,
-    case when code in (select commune_code from {{ ref('stg_communes') }}) then {{ var('target_cog') }} else 0 end as geography,
+    case when code in (select commune_code from {{ ref('stg_insee_cog_communes') }}) then {{ var('target_cog') }} else 0 end as geography,
     source_file, source_row,
     trim(group_id) as group_id,
     trim(group_name) as group_name,
