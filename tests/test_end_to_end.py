@@ -26,6 +26,11 @@ def test_release_holds_the_tables_and_a_manifest(release):
     sources = {s["source_id"]: s for s in manifest["sources"]}
     assert len(sources) == 15 and all(v["sha256"] for s in sources.values() for v in s["vintages"])
     assert sources["insee_mobpro_flux"]["licence"].startswith("Licence Ouverte")
+    from pipelines.ingest.contracts import load_contracts
+
+    contracts = load_contracts()  # a table's licence is that of the sources it is built from
+    for entry in manifest["tables"].values():
+        assert entry["licence"] == "; ".join(sorted({contracts[s].licence for s in entry["sources"]}))
     assert manifest["quarantine"] == [
         {"source_id": "insee_mobpro_flux", "reason": "commune code unknown to COG 2026 in residence_code", "rows": 5},
         {"source_id": "insee_mobpro_flux", "reason": "negative value in workers", "rows": 1},

@@ -1,8 +1,9 @@
 """What goes with the Parquet files of a release: CSV copies for spreadsheets, a Frictionless
 `datapackage.json`, a data dictionary and a README card per table.
 
-Column descriptions are written once, in the dbt model YAML; table descriptions, grain, licence
-and caveats once, in `assets/*.yml`. Everything here is generated from those two.
+Column descriptions and a table's key are written once, in the dbt model YAML; table
+descriptions and caveats once, in `assets/*.yml`; a table's licence is that of the sources it is
+built from (their contracts). Everything here is generated from those.
 """
 
 from __future__ import annotations
@@ -23,6 +24,23 @@ FRICTIONLESS_TYPES = {
     "VARCHAR": "string", "VARCHAR[]": "array", "BOOLEAN": "boolean", "DOUBLE": "number", "FLOAT": "number",
     "INTEGER": "integer", "BIGINT": "integer", "SMALLINT": "integer", "HUGEINT": "integer",
 }
+
+
+# Frictionless names and texts of the licences the contracts name; another licence keeps its title only.
+LICENCE_LINKS = {"Licence Ouverte / Etalab 2.0": ("etalab-2.0", "https://www.etalab.gouv.fr/licence-ouverte-open-licence/")}
+
+
+def table_licence(sources: list[dict]) -> str:
+    """A published table's licence: those of the sources it is built from (the citation names their producers)."""
+    return "; ".join(sorted({s["licence"] for s in sources}))
+
+
+def frictionless_licences(titles: set[str]) -> list[dict]:
+    licences = []
+    for title in sorted(titles):
+        name, path = LICENCE_LINKS.get(title, (None, None))
+        licences.append({"title": title, **({"name": name, "path": path} if name else {})})
+    return licences
 
 
 def frictionless_type(duckdb_type: str) -> str:
@@ -55,6 +73,7 @@ def write_csv_zip(con: duckdb.DuckDBPyConnection, model: str, sort_keys: tuple[s
 
 def datapackage(manifest: dict, descriptors: dict, docs: dict[str, dict[str, str]]) -> dict:
     """A Frictionless Data Package describing the Parquet resources and their CSV copies."""
+    licence_of = {s["source_id"]: s["licence"] for s in manifest["sources"]}
     resources = []
     for name, table in manifest["tables"].items():
         descriptor = descriptors[name]
@@ -64,8 +83,7 @@ def datapackage(manifest: dict, descriptors: dict, docs: dict[str, dict[str, str
             "primaryKey": list(descriptor.sort_keys),
         }
         common = {"title": descriptor.title, "description": descriptor.description.strip(),
-                  "licenses": [{"name": "etalab-2.0", "title": descriptor.licence,
-                                "path": "https://www.etalab.gouv.fr/licence-ouverte-open-licence/"}],
+                  "licenses": frictionless_licences({licence_of[s] for s in table.get("sources", [])}),
                   "schema": schema}
         common["sources"] = [{"title": s, "path": f"manifest.json#sources/{s}"} for s in table.get("sources", [])]
         resources.append({"name": name, "path": table["file"], "format": "parquet",
@@ -80,8 +98,7 @@ def datapackage(manifest: dict, descriptors: dict, docs: dict[str, dict[str, str
         "name": "territorial-flows",
         "title": "Territorial flows between French urban and rural territories",
         "version": manifest["release_id"],
-        "licenses": [{"name": "etalab-2.0", "title": "Licence Ouverte / Etalab 2.0",
-                      "path": "https://www.etalab.gouv.fr/licence-ouverte-open-licence/"}],
+        "licenses": frictionless_licences(set(licence_of.values())),
         "sources": [{"title": f"{s['title']} ({s['producer']})", "path": s["landing_page"], "licence": s["licence"]}
                     for s in manifest["sources"]],
         "resources": resources,
@@ -117,6 +134,6 @@ def table_card(name: str, manifest: dict, descriptor, sources: list[dict]) -> st
     lines += ["", "## Caveats", ""] + [f"- {c}" for c in descriptor.caveats]
     lines += ["", "## How to cite", "",
               f"> Territorial flows warehouse, table `{name}`, release {release}, "
-              f"derived from data of {', '.join(producers)}. {descriptor.licence}.", "",
-              "## Licence", "", descriptor.licence, ""]
+              f"derived from data of {', '.join(producers)}. {table['licence']}.", "",
+              "## Licence", "", table["licence"], ""]
     return "\n".join(lines)

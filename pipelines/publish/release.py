@@ -20,7 +20,7 @@ import yaml
 from ..files import file_sha256, write_json_atomically
 from ..ingest.contracts import PROJECT_ROOT
 from ..sql import sql_string
-from .docs import data_dictionary, datapackage, table_card, write_csv_zip
+from .docs import data_dictionary, datapackage, table_card, table_licence, write_csv_zip
 from .geoparquet import export_territories_geo
 
 ASSETS_DIR = PROJECT_ROOT / "assets"
@@ -41,7 +41,6 @@ class TableDescriptor:
     title: str
     description: str
     sort_keys: tuple[str, ...]
-    licence: str
     caveats: tuple[str, ...] = ()
     format: str = "parquet"  # parquet | geoparquet
     row_count_check: bool = True  # rows per year held against the latest release (FLOWS_ROWCOUNT_TOLERANCE)
@@ -112,7 +111,6 @@ def export_table(con: duckdb.DuckDBPyConnection, descriptor: TableDescriptor, ta
         "file": target.name,
         "title": descriptor.title,
         "grain": descriptor.grain,
-        "licence": descriptor.licence,
         "rows": rows,
         "columns": columns,
         "bytes": target.stat().st_size,
@@ -168,6 +166,7 @@ def write_release(staging: Path, release_id: str, warehouse: Path, descriptors: 
         for t in sorted(tables):
             manifest_tables[t] = export_table(con, descriptors[t], staging / f"{t}.parquet")
             manifest_tables[t]["sources"] = table_sources[t]
+            manifest_tables[t]["licence"] = table_licence([p for p in provenance if p["source_id"] in table_sources[t]])
             if descriptors[t].format != "geoparquet":  # no CSV copy of boundaries
                 manifest_tables[t]["csv"] = write_csv_zip(con, descriptors[t].model, descriptors[t].sort_keys,
                                                           staging / f"{t}.csv.zip")
