@@ -101,8 +101,9 @@ class Settings(ConfigurableResource):
         def text(name: str) -> str:
             return env.get(name, "").strip()
 
-        def number(name: str, default: float, kind=float):
-            value = text(name)
+        def number(name: str, field: str):  # a number, or the field's default when unset
+            value, default = text(name), cls.model_fields[field].default
+            kind = int if isinstance(default, int) or field == "target_cog" else float
             try:
                 return kind(value) if value else default
             except ValueError:
@@ -119,19 +120,19 @@ class Settings(ConfigurableResource):
             offline=text("FLOWS_OFFLINE") not in ("", "0"),
             progress=text("FLOWS_PROGRESS") != "0",
             sources=[s.strip() for s in text("FLOWS_SOURCES").split(",") if s.strip()],
-            target_cog=number("FLOWS_TARGET_COG", None, int),
+            target_cog=number("FLOWS_TARGET_COG", "target_cog"),
             groups_file=text("FLOWS_GROUPS") or None,
             memory_limit=memory_limit(text("FLOWS_MEMORY_LIMIT")),
-            lock_wait_seconds=number("FLOWS_LOCK_WAIT", 0.0),
-            rowcount_tolerance=number("FLOWS_ROWCOUNT_TOLERANCE", 0.5),
+            lock_wait_seconds=number("FLOWS_LOCK_WAIT", "lock_wait_seconds"),
+            rowcount_tolerance=number("FLOWS_ROWCOUNT_TOLERANCE", "rowcount_tolerance"),
             max_quarantine_share=quarantine_share(text("FLOWS_MAX_QUARANTINE_SHARE")),
             keep_releases=keep_releases(text("FLOWS_KEEP_RELEASES")),
-            schedule_cron=text("FLOWS_SCHEDULE_CRON") or "0 5 * * 1",
-            sensor_interval_seconds=number("FLOWS_SENSOR_INTERVAL", 6 * 3600, int),
-            http_timeout_seconds=number("FLOWS_HTTP_TIMEOUT", 30.0),
-            connect_timeout_seconds=number("FLOWS_CONNECT_TIMEOUT", 5.0),
-            max_uncompressed_bytes=number("FLOWS_MAX_UNCOMPRESSED_BYTES", 4 << 30, int),
-            log_level=(text("FLOWS_LOG_LEVEL") or "INFO").upper(),
+            schedule_cron=text("FLOWS_SCHEDULE_CRON") or cls.model_fields["schedule_cron"].default,
+            sensor_interval_seconds=number("FLOWS_SENSOR_INTERVAL", "sensor_interval_seconds"),
+            http_timeout_seconds=number("FLOWS_HTTP_TIMEOUT", "http_timeout_seconds"),
+            connect_timeout_seconds=number("FLOWS_CONNECT_TIMEOUT", "connect_timeout_seconds"),
+            max_uncompressed_bytes=number("FLOWS_MAX_UNCOMPRESSED_BYTES", "max_uncompressed_bytes"),
+            log_level=(text("FLOWS_LOG_LEVEL") or cls.model_fields["log_level"].default).upper(),
             serve_quiet=text("FLOWS_SERVE_QUIET") == "1",
         )
 

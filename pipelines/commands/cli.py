@@ -61,7 +61,6 @@ def warehouse_lock(directory: Path, wait: float):
 
 
 def run() -> int:
-    from ..ingest.contracts import ContractError
     from ..settings import Settings, SettingsError
 
     try:  # every setting is checked before the run starts
@@ -75,7 +74,7 @@ def run() -> int:
     except WarehouseBusy as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 3
-    except (ContractError, ValueError) as exc:  # a malformed contract, a FLOWS_SOURCES or FLOWS_TARGET_COG it refuses
+    except ValueError as exc:  # a malformed contract (ContractError), a FLOWS_SOURCES or FLOWS_TARGET_COG it refuses
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

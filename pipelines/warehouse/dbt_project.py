@@ -91,8 +91,14 @@ def fresh_temp_directory(data: Path) -> Path:
 
 
 @cache
+def _manifest(manifest_path: str) -> dict:
+    """dbt's manifest, read once per process."""
+    return json.loads(Path(manifest_path).read_text())
+
+
+@cache
 def _lineage(manifest_path: str) -> tuple[dict[str, list[str]], dict[str, str]]:
-    manifest = json.loads(Path(manifest_path).read_text())
+    manifest = _manifest(manifest_path)
     names = {uid: node["name"] for uid, node in {**manifest["nodes"], **manifest["sources"]}.items()}
     return manifest["parent_map"], names
 
@@ -125,8 +131,7 @@ def models_allowed(manifest_path: str | Path, available_sources: set[str]) -> se
 
 def column_descriptions(manifest_path: str | Path, model: str) -> dict[str, str]:
     """Column name -> description, from the model's YAML as compiled into dbt's manifest."""
-    manifest = json.loads(Path(manifest_path).read_text())
-    for node in manifest["nodes"].values():
+    for node in _manifest(str(manifest_path))["nodes"].values():
         if node["resource_type"] == "model" and node["name"] == model:
             return {name: column.get("description", "") for name, column in node["columns"].items()}
     return {}
@@ -134,8 +139,7 @@ def column_descriptions(manifest_path: str | Path, model: str) -> dict[str, str]
 
 def model_keys(manifest_path: str | Path) -> dict[str, tuple[str, ...]]:
     """Model name -> its key: the columns of its `unique_key` test, the one statement of its grain."""
-    manifest = json.loads(Path(manifest_path).read_text())
-    nodes = manifest["nodes"]
+    nodes = _manifest(str(manifest_path))["nodes"]
     return {nodes[node["attached_node"]]["name"]: tuple(node["test_metadata"]["kwargs"]["columns"])
             for node in nodes.values()
             if node["resource_type"] == "test" and (node.get("test_metadata") or {}).get("name") == "unique_key"}
