@@ -13,7 +13,7 @@ from ..ingest.groups import GROUPS_ID, materialise_groups
 from ..ingest.raw import CENTROIDS_ID, CONTOURS_ID, PASSAGE_ID, materialise_centroids, materialise_passage, materialise_source
 from ..publish.release import publish
 from ..settings import Settings
-from ..warehouse.dbt_project import column_descriptions, dbt_environment
+from ..warehouse.dbt_project import column_descriptions, dbt_environment, dbt_target_directory
 from ..warehouse.set_aside import set_aside_report_path
 from .plan import GROUP_CODE_REFERENCES, PASSAGE_INPUTS, SET_ASIDE_MODEL, RunPlan
 
@@ -70,9 +70,12 @@ def derived_raw_assets(plan: RunPlan) -> list[AssetsDefinition]:
 def dbt_models_asset(plan: RunPlan) -> AssetsDefinition:
     @dbt_assets(manifest=plan.dbt.manifest_path, project=plan.dbt)
     def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, settings: Settings):
-        with dbt_environment(settings):  # read by the dbt process when it starts
-            invocation = dbt.cli(["build", "--vars", json.dumps({"target_cog": plan.target_cog})], context=context)
-        yield from invocation.stream()
+        # The dbt unit tests check code, not data: pytest runs them once (tests/test_dbt_unit.py).
+        args = ["build", "--vars", json.dumps({"target_cog": plan.target_cog}), "--exclude-resource-type", "unit_test"]
+        with dbt_target_directory(settings) as target:
+            with dbt_environment(settings):  # read by the dbt process when it starts
+                invocation = dbt.cli(args, context=context, target_path=target)
+            yield from invocation.stream()
 
     return dbt_models
 

@@ -11,9 +11,9 @@ import sys
 from pathlib import Path
 
 from dagster import Definitions, definitions
-from dagster_dbt import DbtCliResource
 
 from ..settings import Settings
+from ..warehouse.dbt_project import FlowsDbtCli
 from .assets import all_assets
 from .automation import change_sensor, flows_job, refresh_schedule
 from .checks import all_checks
@@ -25,7 +25,7 @@ def build_definitions(settings: Settings) -> Definitions:
     plan = RunPlan.from_settings(settings)
     assets = all_assets(plan)
     # dbt through flows-dbt, which dies with the run that started it (pipelines/warehouse/dbt_child.py)
-    dbt = DbtCliResource(project_dir=plan.dbt, dbt_executable=str(Path(sys.executable).parent / "flows-dbt"))
+    dbt = FlowsDbtCli(project_dir=plan.dbt, dbt_executable=str(Path(sys.executable).parent / "flows-dbt"))
     return Definitions(
         loggers={"console": flows_console},
         assets=assets,

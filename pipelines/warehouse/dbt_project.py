@@ -17,7 +17,8 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dagster_dbt import DbtProject
+from dagster_dbt import DbtCliResource, DbtProject
+from dagster_dbt.compat import DBT_PYTHON_VERSION
 
 from ..ingest.contracts import PROJECT_ROOT
 
@@ -25,6 +26,20 @@ if TYPE_CHECKING:
     from ..settings import Settings
 
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+
+
+class FlowsDbtCli(DbtCliResource):
+    """dagster-dbt's dbt resource without two costs it pays at every invocation and this project
+    never uses: `dbt --version` in a subprocess (the dbt run is this environment's dbt-core, whose
+    version is known) and an in-process dbt adapter (only needed to fetch column metadata or row
+    counts from the warehouse, which the project does not do). About 2.5 s per run."""
+
+    @property
+    def _cli_version(self):
+        return DBT_PYTHON_VERSION
+
+    def _initialize_dbt_core_adapter(self, args):
+        return None
 
 
 def prepared_dbt_project() -> DbtProject:
@@ -78,6 +93,20 @@ def dbt_environment(settings: Settings):
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+@contextlib.contextmanager
+def dbt_target_directory(settings: Settings):
+    """Where one dbt invocation writes its artifacts (compiled SQL, run results), emptied before and
+    removed after: dagster-dbt's default, a new directory per run inside the project, grows
+    without end on a scheduled machine."""
+    target = settings.data_path / "dbt_target"
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    try:
+        yield target
+    finally:
+        shutil.rmtree(target, ignore_errors=True)
 
 
 def fresh_temp_directory(data: Path) -> Path:
