@@ -1,10 +1,6 @@
 """The dbt project as Dagster sees it: a `DbtProject` whose manifest is parsed again whenever a
 model, macro, test or seed is newer than it, the environment dbt's profile and sources read, and
-which models a run can build from the manifest's lineage and the sources at hand.
-
-dagster-dbt's own preparer parses only under `dagster dev` and expects a manifest built at deploy
-time otherwise; `flows run` runs from a source checkout, so the manifest follows the files instead.
-"""
+which models a run can build from the manifest's lineage and the sources at hand."""
 
 from __future__ import annotations
 
@@ -17,8 +13,9 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dagster_dbt import DbtCliResource, DbtProject
+from dagster_dbt import DbtCliResource, DbtProject, DbtProjectPreparer
 from dagster_dbt.compat import DBT_PYTHON_VERSION
+from dagster_shared.record import replace
 
 from ..ingest.contracts import PROJECT_ROOT
 
@@ -42,30 +39,46 @@ class FlowsDbtCli(DbtCliResource):
         return None
 
 
-def prepared_dbt_project() -> DbtProject:
-    """The project with an up-to-date manifest; one process parses at a time (a second run, or
-    `dagster dev`, waits for the first one's parse)."""
-    project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+class ManifestFollowsTheFiles(DbtProjectPreparer):
+    """A preparer that parses whenever the manifest is older than a model, macro, test, seed or
+    dbt_project.yml, also outside `dagster dev`: dagster-dbt's own parses only under `dagster dev`
+    and expects a manifest built at deploy time otherwise, but `flows run` runs from a source
+    checkout. The parse runs in this process (no dbt on the PATH needed), one process at a time:
+    a second one waits for the first one's manifest."""
+
+    def prepare_if_dev(self, project: DbtProject) -> None:
+        if manifest_is_stale(project):
+            self.prepare(project)
+
+    def prepare(self, project: DbtProject) -> None:
+        manifest = Path(project.manifest_path)
+        manifest.parent.mkdir(parents=True, exist_ok=True)
+        with open(manifest.parent / "parse.lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not manifest_is_stale(project):
+                return  # parsed by another process while this one waited
+            from dbt.cli.main import dbtRunner
+
+            result = dbtRunner().invoke(["parse", "--quiet", "--no-send-anonymous-usage-stats", "--project-dir",
+                                         str(project.project_dir), "--profiles-dir", str(project.profiles_dir)])
+            if not result.success:
+                raise RuntimeError(f"dbt parse failed: {result.exception}")
+
+
+def manifest_is_stale(project: DbtProject) -> bool:
+    directory = Path(project.project_dir)
+    inputs = [p for d in ("models", "macros", "tests", "seeds") for p in (directory / d).rglob("*") if p.is_file()]
+    inputs.append(directory / "dbt_project.yml")
     manifest = Path(project.manifest_path)
-    manifest.parent.mkdir(parents=True, exist_ok=True)
-    with open(manifest.parent / "parse.lock", "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        _parse_if_stale(project, manifest)
+    return not manifest.exists() or manifest.stat().st_mtime < max(p.stat().st_mtime for p in inputs)
+
+
+def prepared_dbt_project() -> DbtProject:
+    """The project with an up-to-date manifest."""
+    project = replace(DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR),
+                      preparer=ManifestFollowsTheFiles())
+    project.prepare_if_dev()
     return project
-
-
-def _parse_if_stale(project: DbtProject, manifest: Path) -> None:
-    inputs = [p for d in ("models", "macros", "tests", "seeds") for p in (Path(project.project_dir) / d).rglob("*") if p.is_file()]
-    inputs.append(Path(project.project_dir) / "dbt_project.yml")
-    if manifest.exists() and manifest.stat().st_mtime >= max(p.stat().st_mtime for p in inputs):
-        return
-    from dbt.cli.main import dbtRunner
-
-    result = dbtRunner().invoke(
-        ["parse", "--quiet", "--no-send-anonymous-usage-stats", "--project-dir", str(project.project_dir), "--profiles-dir", str(project.profiles_dir)]
-    )
-    if not result.success:
-        raise RuntimeError(f"dbt parse failed: {result.exception}")
 
 
 @contextlib.contextmanager
