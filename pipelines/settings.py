@@ -48,6 +48,7 @@ VARIABLES = (
     Variable("FLOWS_MEMORY_LIMIT", "60 % of the machine's memory", "the most DuckDB may use in dbt's build and in "
              "publication (`4GB`, `1500MiB`); beyond it DuckDB spills to `FLOWS_DATA/duckdb_tmp/`, which every run "
              "empties first"),
+    Variable("FLOWS_THREADS", "the machine's cores", "DuckDB's threads in dbt's build and in publication"),
     Variable("FLOWS_LOCK_WAIT", "`0`", "seconds a run waits for another run on the same `FLOWS_DATA` before refusing"),
     Variable("FLOWS_ROWCOUNT_TOLERANCE", "`0.5`", "largest relative change of rows per table and year against the "
              "latest release before publication is blocked"),
@@ -81,6 +82,7 @@ class Settings(ConfigurableResource):
     target_cog: int | None = None  # None: the latest vintage of the commune reference
     groups_file: str | None = None
     memory_limit: str = "4GB"
+    threads: int = 2
     lock_wait_seconds: float = 0.0
     rowcount_tolerance: float = 0.5
     max_quarantine_share: float = 0.01
@@ -123,6 +125,7 @@ class Settings(ConfigurableResource):
             target_cog=number("FLOWS_TARGET_COG", "target_cog"),
             groups_file=text("FLOWS_GROUPS") or None,
             memory_limit=memory_limit(text("FLOWS_MEMORY_LIMIT")),
+            threads=threads(text("FLOWS_THREADS")),
             lock_wait_seconds=number("FLOWS_LOCK_WAIT", "lock_wait_seconds"),
             rowcount_tolerance=number("FLOWS_ROWCOUNT_TOLERANCE", "rowcount_tolerance"),
             max_quarantine_share=quarantine_share(text("FLOWS_MAX_QUARANTINE_SHARE")),
@@ -149,6 +152,11 @@ class Settings(ConfigurableResource):
         return self.data_path / "warehouse.duckdb"
 
     @property
+    def duckdb_config(self) -> dict:
+        """DuckDB's limits for the connections the pipeline opens itself (dbt's: profiles.yml)."""
+        return {"memory_limit": self.memory_limit, "threads": self.threads}
+
+    @property
     def output_path(self) -> Path:
         return Path(self.output_dir)
 
@@ -165,6 +173,15 @@ def memory_limit(setting: str) -> str:
         return setting.replace(" ", "")
     total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     return f"{int(total * DEFAULT_SHARE_OF_RAM) >> 20}MiB"
+
+
+def threads(setting: str) -> int:
+    """FLOWS_THREADS, or the machine's cores."""
+    if not setting:
+        return os.cpu_count() or 1
+    if not setting.isdigit() or int(setting) < 1:
+        raise SettingsError(f"FLOWS_THREADS={setting!r} is not a number of threads (1 or more)")
+    return int(setting)
 
 
 def quarantine_share(setting: str) -> float:

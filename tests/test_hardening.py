@@ -292,20 +292,26 @@ def test_duckdb_memory_is_bounded_and_a_killed_runs_spill_files_are_removed(mirr
     result = run_flows(mirror_url, tmp_path / "data", tmp_path / "out", FLOWS_MEMORY_LIMIT="1GB")
     assert result.returncode == 0, result.stderr[-2000:]
     assert not stale.exists()
-    # the profile dbt builds with carries the limit and the spill directory
+    # the profile dbt builds with carries the limit, the threads and the spill directory
     env = {**os.environ, "FLOWS_DUCKDB_MEMORY_LIMIT": "1GB", "FLOWS_DUCKDB_TEMP_DIRECTORY": str(tmp_path / "spill"),
-           "FLOWS_WAREHOUSE": str(tmp_path / "w.duckdb"), "DO_NOT_TRACK": "1"}
+           "FLOWS_DUCKDB_THREADS": "3", "FLOWS_WAREHOUSE": str(tmp_path / "w.duckdb"), "DO_NOT_TRACK": "1"}
     from .conftest import PROJECT
 
     shown = subprocess.run([str(PROJECT / ".venv" / "bin" / "dbt"), "show", "--inline",
-                            "select current_setting('memory_limit') as m, current_setting('temp_directory') like '%/spill' as spill",
+                            "select current_setting('memory_limit') as m, current_setting('temp_directory') like '%/spill' as spill, "
+                            "current_setting('threads') as t",
                             "--project-dir", "dbt_project", "--profiles-dir", "dbt_project", "--target-path", str(tmp_path / "t")],
                            cwd=PROJECT, env=env, capture_output=True, text=True)
     assert shown.returncode == 0, shown.stdout[-2000:]
-    assert "| 953.6 MiB |  True |" in shown.stdout
+    assert "| 953.6 MiB |  True | 3 |" in shown.stdout
     bad = run_flows(mirror_url, tmp_path / "data", tmp_path / "out", FLOWS_MEMORY_LIMIT="lots")
     assert bad.returncode == 2 and "FLOWS_MEMORY_LIMIT='lots'" in bad.stderr
     assert memory_limit("").endswith("MiB")
+    from pipelines.settings import Settings, SettingsError
+
+    assert Settings.from_env({"FLOWS_THREADS": "3", "FLOWS_MEMORY_LIMIT": "2GB"}).duckdb_config == {"memory_limit": "2GB", "threads": 3}
+    with pytest.raises(SettingsError, match="FLOWS_THREADS='0'"):
+        Settings.from_env({"FLOWS_THREADS": "0"})
 
 
 # --- 6. flows serve as a careful static server ----------------------------------------------

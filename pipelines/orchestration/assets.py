@@ -96,9 +96,10 @@ def release_asset(plan: RunPlan) -> AssetsDefinition:
         lineage = {t: sorted(plan.model_sources(m) & set(plan.selected)) for t, m in models.items()}
         report = set_aside_of_this_run(context, plan, settings)
         run_settings["group_codes_rebased"] = report.get("group_codes_rebased", [])
+        timings = {}
         path, is_new = publish(settings.warehouse, plan.descriptors, plan.published, provenance, run_settings, settings.output_path,
                                column_docs=docs, table_sources=lineage, set_aside=report.get("set_aside"),
-                               keep=settings.keep_releases, memory_limit=settings.memory_limit)
+                               keep=settings.keep_releases, duckdb_config=settings.duckdb_config, timings=timings)
         manifest = json.loads((path / "manifest.json").read_text())
         if is_new:
             context.log.info(f"published release {manifest['release_id']} to {path}")
@@ -109,6 +110,7 @@ def release_asset(plan: RunPlan) -> AssetsDefinition:
             "new_release": is_new,
             "path": str(path),
             "rows": MetadataValue.json({t: m["rows"] for t, m in manifest["tables"].items()}),
+            "seconds_per_file": MetadataValue.json({f: round(s, 3) for f, s in timings.items()}),
         })
 
     return release

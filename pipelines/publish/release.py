@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import time
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -121,13 +122,14 @@ def export_table(con: duckdb.DuckDBPyConnection, descriptor: TableDescriptor, ta
 def publish(warehouse: Path, descriptors: dict[str, TableDescriptor], tables: list[str], provenance: list[dict],
             settings: dict, out: Path, column_docs: dict[str, dict[str, str]] | None = None,
             table_sources: dict[str, list[str]] | None = None, set_aside: list[dict] | None = None,
-            keep: int | None = None, memory_limit: str = "4GB") -> tuple[Path, bool]:
+            keep: int | None = None, duckdb_config: dict | None = None, timings: dict | None = None) -> tuple[Path, bool]:
     """Write a complete release of `tables` from the warehouse and point `latest.json` at it.
 
     column_docs: per table, column -> description (dbt YAML); table_sources: per table, the source
     ids it is built from (for the manifest, the citation and the data package); set_aside: per source
     vintage, what the run set aside (pipelines.warehouse.set_aside), kept in the manifest; keep: the
-    releases to keep (None: all); memory_limit: DuckDB's (FLOWS_MEMORY_LIMIT). Returns the
+    releases to keep (None: all); duckdb_config: DuckDB's memory limit and threads (Settings);
+    timings, when given, receives the seconds each published file took to write. Returns the
     release now current and whether it is new: when the tables and the source files are the same
     as in the latest release, nothing is published."""
     column_docs = column_docs or {t: {} for t in tables}
@@ -140,7 +142,7 @@ def publish(warehouse: Path, descriptors: dict[str, TableDescriptor], tables: li
     staging.mkdir()
     try:
         manifest = write_release(staging, release_id, warehouse, descriptors, tables, provenance, settings, column_docs,
-                                 table_sources, set_aside, memory_limit)
+                                 table_sources, set_aside, duckdb_config, timings)
         current = read_latest(out)
         if current is not None and same_content(manifest, json.loads((current / "manifest.json").read_text())):
             shutil.rmtree(staging)
@@ -158,18 +160,23 @@ def publish(warehouse: Path, descriptors: dict[str, TableDescriptor], tables: li
 def write_release(staging: Path, release_id: str, warehouse: Path, descriptors: dict[str, TableDescriptor],
                   tables: list[str], provenance: list[dict],
                   settings: dict, column_docs: dict, table_sources: dict, set_aside: list[dict] | None = None,
-                  memory_limit: str = "4GB") -> dict:
+                  duckdb_config: dict | None = None, timings: dict | None = None) -> dict:
     """Every file of a release into `staging`; returns its manifest."""
-    with duckdb.connect(str(warehouse), read_only=True, config={"memory_limit": memory_limit}) as con:
+    timings = {} if timings is None else timings
+    with duckdb.connect(str(warehouse), read_only=True, config=duckdb_config or {}) as con:
         con.execute("SET threads = 1")  # one writer thread: identical inputs give identical bytes
         manifest_tables = {}
         for t in sorted(tables):
+            started = time.perf_counter()
             manifest_tables[t] = export_table(con, descriptors[t], staging / f"{t}.parquet")
+            timings[f"{t}.parquet"] = time.perf_counter() - started
             manifest_tables[t]["sources"] = table_sources[t]
             manifest_tables[t]["licence"] = table_licence([p for p in provenance if p["source_id"] in table_sources[t]])
             if descriptors[t].format != "geoparquet":  # no CSV copy of boundaries
+                started = time.perf_counter()
                 manifest_tables[t]["csv"] = write_csv_zip(con, descriptors[t].model, descriptors[t].sort_keys,
                                                           staging / f"{t}.csv.zip")
+                timings[f"{t}.csv.zip"] = time.perf_counter() - started
         quarantine = con.execute(
             "SELECT source_id, split_part(quarantine_reason, ':', 1), count(*) FROM quarantine GROUP BY ALL ORDER BY ALL"
         ).fetchall() if "quarantine" in _relations(con) else []

@@ -93,6 +93,7 @@ def dbt_environment(settings: Settings):
         "FLOWS_RAW_DIR": str(settings.raw_dir),
         "FLOWS_WAREHOUSE": str(settings.warehouse),
         "FLOWS_DUCKDB_MEMORY_LIMIT": settings.memory_limit,
+        "FLOWS_DUCKDB_THREADS": str(settings.threads),
         "FLOWS_DUCKDB_TEMP_DIRECTORY": str(fresh_temp_directory(settings.data_path)),
         "DBT_INDIRECT_SELECTION": "cautious",
     }
