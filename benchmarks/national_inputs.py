@@ -240,10 +240,10 @@ def ore(con, tmp: Path, years: range, geography: int, scale: float) -> bytes:
 
 
 def odre(con, tmp: Path, snapshot: int, geography: int, decimal: str, scale: float) -> bytes:
-    """One aggregate of the installations under 36 kW per commune (97 %), about 1.3 individual
-    installations per commune at scale 1 (rooftops of 36 to 436 kW; a wind, hydro or solar farm of
-    2 to 32 MW in 8 % of the communes), so that about one commune in ten produces more than it
-    consumes, as in the real registry."""
+    """One aggregate of the installations under 36 kW per commune (97 %; 0.09 kW per inhabitant on
+    average, as rooftop solar in France), about 1.2 individual installations per commune at scale 1
+    (rooftops of 36 to 436 kW; a wind, hydro or solar farm of 2 to 32 MW in 8 % of the communes),
+    so that about one commune in twenty produces more than it consumes."""
     per_commune = max(1, round(2 * scale))
     number = (lambda e: f"replace(cast({e} as varchar), '.', ',')") if decimal == "," else (lambda e: e)
     path = tmp / f"odre_{snapshot}.csv"
@@ -254,7 +254,7 @@ def odre(con, tmp: Path, snapshot: int, geography: int, decimal: str, scale: flo
                               else 36 + 400 * pow(u(code || i, {snapshot}), 2) end, 3) as kw
             from communes c, range({per_commune}) r(i) where {current(geography)} and u(code || i, 'has') < 0.6),
         aggregate as (
-            select *, 'Solaire' as filiere, round(1 + 900 * u(code, 'agg{snapshot}'), 3) as kw
+            select *, 'Solaire' as filiere, round(population * 0.09 * (0.5 + u(code, 'agg{snapshot}')), 3) as kw
             from communes where {current(geography)} and u(code, 'agg') < 0.97)
         select nominstallation, '' as codeeicresourceobject, code as codeinseecommune, name as commune, epci as codeepci,
                'EPCI ' || epci as epci, dep as codedepartement, 'Département ' || dep as departement, reg as coderegion,

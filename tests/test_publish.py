@@ -77,3 +77,23 @@ def test_abandoned_staging_of_dead_runs_is_removed(tmp_path):
         d.mkdir(parents=True)
     remove_abandoned_staging(releases)
     assert not dead.exists() and alive.exists()
+
+
+def test_a_table_too_long_for_a_spreadsheet_gets_no_csv_copy_and_its_card_says_how_to_take_a_subset(tmp_path, monkeypatch):
+    import duckdb
+
+    from pipelines.publish import release
+    from pipelines.publish.release import TableDescriptor, publish
+
+    warehouse = tmp_path / "w.duckdb"
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("create table long_t as select 'epci' as level, range as n from range(5)")
+        con.execute("create table short_t as select 'epci' as level, range as n from range(2)")
+    monkeypatch.setattr(release, "SPREADSHEET_LINES", 4)  # a header and three rows
+    descriptors = {t: TableDescriptor(t, t, t, "", ("level", "n")) for t in ("long_t", "short_t")}
+    path, _ = publish(warehouse, descriptors, ["long_t", "short_t"], [], {"target_cog": 2026}, tmp_path / "out")
+    assert (path / "short_t.csv.zip").exists() and not (path / "long_t.csv.zip").exists()
+    assert (path / "long_t.parquet").exists()
+    card = (path / "long_t.README.md").read_text()
+    assert "no CSV copy: its 5 rows exceed" in card and "WHERE level = 'epci'" in card
+    assert "no CSV copy" not in (path / "short_t.README.md").read_text()

@@ -49,6 +49,9 @@ def frictionless_type(duckdb_type: str) -> str:
     return FRICTIONLESS_TYPES.get(duckdb_type, "any")
 
 
+SPREADSHEET_LINES = 1_048_576  # lines of one sheet in Excel and LibreOffice Calc
+
+
 def write_csv_zip(con: duckdb.DuckDBPyConnection, model: str, sort_keys: tuple[str, ...], target: Path) -> dict:
     """`<table>.csv.zip`: UTF-8, comma-separated, with a header. Text cells that a spreadsheet would
     run as a formula (starting with = + - @, tab or carriage return) get a leading apostrophe;
@@ -131,6 +134,12 @@ def table_card(name: str, manifest: dict, descriptor, sources: list[dict]) -> st
              "## Files", "", f"- `{table['file']}` (Parquet, zstd, sorted by {', '.join(descriptor.sort_keys)})"]
     if "csv" in table:
         lines.append(f"- `{table['csv']['file']}` (CSV, UTF-8, comma-separated, for spreadsheets)")
+    elif descriptor.format != "geoparquet":
+        subset, suffix = (("WHERE level = 'epci'", "epci") if any(c["name"] == "level" for c in table["columns"])
+                          else (f"LIMIT {SPREADSHEET_LINES - 1}", "first_rows"))
+        lines.append(f"- no CSV copy: its {table['rows']:,} rows exceed the {SPREADSHEET_LINES:,} lines a spreadsheet "
+                     f"sheet holds. Read the Parquet file (DuckDB, polars, QGIS), or take a subset as CSV, e.g. "
+                     f"`duckdb -c \"COPY (SELECT * FROM '{table['file']}' {subset}) TO '{name}_{suffix}.csv'\"`")
     lines += ["", "## Caveats", ""] + [f"- {c}" for c in descriptor.caveats]
     lines += ["", "## How to cite", "",
               f"> Territorial flows warehouse, table `{name}`, release {release}, "

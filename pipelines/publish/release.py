@@ -21,7 +21,7 @@ import yaml
 from ..files import file_sha256, write_json_atomically
 from ..ingest.contracts import PROJECT_ROOT
 from ..sql import sql_string
-from .docs import data_dictionary, datapackage, table_card, table_licence, write_csv_zip
+from .docs import SPREADSHEET_LINES, data_dictionary, datapackage, table_card, table_licence, write_csv_zip
 from .geoparquet import export_territories_geo
 
 ASSETS_DIR = PROJECT_ROOT / "assets"
@@ -172,7 +172,7 @@ def write_release(staging: Path, release_id: str, warehouse: Path, descriptors: 
             timings[f"{t}.parquet"] = time.perf_counter() - started
             manifest_tables[t]["sources"] = table_sources[t]
             manifest_tables[t]["licence"] = table_licence([p for p in provenance if p["source_id"] in table_sources[t]])
-            if descriptors[t].format != "geoparquet":  # no CSV copy of boundaries
+            if descriptors[t].format != "geoparquet" and fits_a_spreadsheet(manifest_tables[t]["rows"]):
                 started = time.perf_counter()
                 manifest_tables[t]["csv"] = write_csv_zip(con, descriptors[t].model, descriptors[t].sort_keys,
                                                           staging / f"{t}.csv.zip")
@@ -196,6 +196,12 @@ def write_release(staging: Path, release_id: str, warehouse: Path, descriptors: 
         card = table_card(t, manifest, descriptors[t], [p for p in provenance if p["source_id"] in table_sources[t]])
         (staging / f"{t}.README.md").write_text(card, encoding="utf-8")
     return manifest
+
+
+def fits_a_spreadsheet(rows: int) -> bool:
+    """A CSV copy is for spreadsheets: none for a table whose rows and header exceed a sheet (the
+    card says so and how to take a subset); boundaries never get one."""
+    return rows + 1 <= SPREADSHEET_LINES
 
 
 def same_content(new: dict, old: dict) -> bool:
