@@ -38,6 +38,30 @@ left join {{ ref('stg_insee_cog_communes') }} as c_{{ c }}
   true in the result when true for any row summed.
 #}
 {% macro aggregate_to_levels(relation, code_columns, measures, keys=[], flags=[]) %}
+{#- At the commune level each commune is its own territory: the rows stand as they are (their
+    measures rounded as the sums are), with no sum; `relation` has one row per keys and codes, which
+    the levels model's unique_key test holds. The other levels are summed. #}
+select
+    'commune' as level,
+    {%- for k in keys %}
+    r.{{ k }},
+    {%- endfor %}
+    {%- for c in code_columns %}
+    case when m_{{ c }}.commune_code is not null or not {{ is_commune_code('r.' ~ c) }} then r.{{ c }} else 'outside' end as {{ c }},
+    {%- endfor %}
+    {%- for f in flags %}
+    r.{{ f }},
+    {%- endfor %}
+    {%- for m in measures %}
+    cast(cast(r.{{ m }} as decimal(24, 6)) as double) as {{ m }}{% if not loop.last %},{% endif %}
+    {%- endfor %}
+from {{ relation }} as r
+{%- for c in code_columns %}
+left join (select commune_code from {{ ref('int_territory_membership') }} where level = 'commune') as m_{{ c }}
+    on m_{{ c }}.commune_code = r.{{ c }}
+{%- endfor %}
+where {% for c in code_columns %}m_{{ c }}.commune_code is not null{% if not loop.last %} or {% endif %}{% endfor %}
+union all
 select
     l.level,
     {%- for k in keys %}
@@ -53,7 +77,7 @@ select
     {{ exact_sum("r." ~ m) }} as {{ m }}{% if not loop.last %},{% endif %}
     {%- endfor %}
 from {{ relation }} as r
-cross join (select distinct level from {{ ref('int_territory_membership') }}) as l
+cross join (select distinct level from {{ ref('int_territory_membership') }} where level <> 'commune') as l
 {%- for c in code_columns %}
 left join {{ ref('int_territory_membership') }} as m_{{ c }}
     on m_{{ c }}.level = l.level and m_{{ c }}.commune_code = r.{{ c }}

@@ -1,5 +1,5 @@
 -- Modelled electricity transfer from territories in surplus to territories in deficit of the same
--- région and level, in proportion to surpluses and deficits:
+-- région and level, in proportion to surpluses and deficits (macro transfer_mwh):
 --   transfer(s -> d) = min(S, D) * surplus_s / S * deficit_d / D
 -- where S and D are the région's total surplus and deficit. So no territory sends more than its
 -- surplus nor receives more than its deficit, and each région sends what it receives.
@@ -7,13 +7,10 @@ with balances as (
     select * from {{ ref('int_energy_balance') }}
 ),
 totals as (
-    select level, year, region_code,
-        sum(greatest(balance_mwh, 0)) as surplus_mwh,
-        sum(greatest(-balance_mwh, 0)) as deficit_mwh
-    from balances group by all
+    {{ perimeter_totals('balances') }}
 )
 select s.level, s.year, s.region_code, s.code as origin_code, d.code as destination_code,
-    least(t.surplus_mwh, t.deficit_mwh) * (s.balance_mwh / t.surplus_mwh) * (-d.balance_mwh / t.deficit_mwh) as value
+    {{ transfer_mwh('s', 'd', 't') }} as value
 from balances as s
 join balances as d
     on d.level = s.level and d.year = s.year and d.region_code = s.region_code and d.balance_mwh < 0
