@@ -191,8 +191,10 @@ def report(scale: float, floor: tuple[float, int, int], first: dict, second: dic
               f"| **end to end / floor** | **{wall / floor[0]:.1f}×** | |",
               f"| run where nothing changed | {second['ended'] - second['started']:.1f} | {gib(second['memory'].peak())} |", ""]
     rebuilt = materialisations(second)
+    republished = "nothing changed" not in second["stdout"]
     lines += [f"The run where nothing changed materialised {len(rebuilt)} assets "
-              f"({sum(1 for k in rebuilt if k.startswith('raw'))} raw, {sum(1 for k in rebuilt if not k.startswith(('raw', 'release')))} dbt models).", ""]
+              f"({sum(1 for k in rebuilt if k.startswith('raw'))} raw, {sum(1 for k in rebuilt if not k.startswith(('raw', 'release')))} dbt models) "
+              f"and {'published a new release: the bytes differ' if republished else 'published nothing (identical bytes)'}.", ""]
     found = materialisations(first)
     models = sorted(((k, m.get("Execution Duration")) for k, m in found.items() if "Execution Duration" in m),
                     key=lambda item: -item[1])

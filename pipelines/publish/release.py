@@ -164,7 +164,8 @@ def write_release(staging: Path, release_id: str, warehouse: Path, descriptors: 
     """Every file of a release into `staging`; returns its manifest."""
     timings = {} if timings is None else timings
     with duckdb.connect(str(warehouse), read_only=True, config=duckdb_config or {}) as con:
-        con.execute("SET threads = 1")  # one writer thread: identical inputs give identical bytes
+        # DuckDB writes an ordered COPY in order whatever its threads: identical inputs give identical
+        # bytes (checked at national size with 1 to 3 threads, and by every nothing-changed run)
         manifest_tables = {}
         for t in sorted(tables):
             started = time.perf_counter()

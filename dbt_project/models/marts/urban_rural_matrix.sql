@@ -19,12 +19,18 @@ flows as (
     left join classes as co on co.code = f.origin_code
     left join classes as cd on cd.code = f.destination_code
     where f.level = 'commune'
+),
+-- one pass over the ledger by both classifications, then each classification rolled up from it
+by_both as (
+    select flow_kind, year, unit, origin_density, destination_density, origin_aav, destination_aav,
+        sum(cast(value as decimal(24, 6))) as value, bool_and(value_status = 'complete') as complete
+    from flows group by all
 )
 select 'density_grid' as classification, origin_density as origin_class, destination_density as destination_class,
-    flow_kind, year, {{ exact_sum('value') }} as value, unit,
-    case when bool_and(value_status = 'complete') then 'complete' else 'lower_bound' end as value_status
-from flows group by all
+    flow_kind, year, cast(sum(value) as double) as value, unit,
+    case when bool_and(complete) then 'complete' else 'lower_bound' end as value_status
+from by_both group by all
 union all
-select 'aav2020', origin_aav, destination_aav, flow_kind, year, {{ exact_sum('value') }}, unit,
-    case when bool_and(value_status = 'complete') then 'complete' else 'lower_bound' end
-from flows group by all
+select 'aav2020', origin_aav, destination_aav, flow_kind, year, cast(sum(value) as double), unit,
+    case when bool_and(complete) then 'complete' else 'lower_bound' end
+from by_both group by all
