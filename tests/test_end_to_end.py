@@ -192,10 +192,14 @@ def test_a_refresh_where_nothing_changed_publishes_nothing(mirror_url, release):
     from .conftest import GROUPS
 
     before = releases(release)
-    result = run_flows(mirror_url, release.parent / "data1", release, FLOWS_GROUPS=str(GROUPS))
+    warehouse = release.parent / "data1" / "warehouse.duckdb"
+    built = warehouse.stat().st_mtime_ns
+    result = run_flows(mirror_url, release.parent / "data1", release, FLOWS_GROUPS=str(GROUPS),
+                       FLOWS_CACHE=str(release.parent / "data1-cache"))  # the download cache of the run that built it
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "nothing changed: no new release" in result.stdout
+    assert "nothing changed: no new release" in result.stdout and "nothing fetched or rebuilt" in result.stdout
     assert releases(release) == before
+    assert warehouse.stat().st_mtime_ns == built  # nothing rebuilt
     assert not list((release / "releases").glob(".tmp-*"))
 
 
@@ -268,3 +272,30 @@ def test_row_count_drift_beyond_tolerance_blocks_publication(mirror_url, release
     assert result.returncode != 0
     assert "commuting_flows_row_counts_vs_latest_release" in result.stderr + result.stdout
     assert latest(out) == out / "releases" / latest(release).name  # nothing new was published
+
+
+def test_a_run_knows_when_the_latest_release_is_what_it_would_build(mirror_url, release):
+    """The check behind a nothing-changed run that fetches and rebuilds nothing: the same code and
+    settings (build fingerprint) and every source file verified to be the one published."""
+    import copy
+
+    from pipelines.ingest.changes import already_published
+    from pipelines.ingest.contracts import load_contracts
+    from pipelines.settings import Settings
+
+    from .conftest import GROUPS
+
+    settings = Settings.from_env({"FLOWS_MIRROR": mirror_url, "FLOWS_OFFLINE": "1", "FLOWS_GROUPS": str(GROUPS),
+                                  "FLOWS_CACHE": str(release.parent / "data1-cache")})
+    contracts = load_contracts()
+    manifest = json.loads((latest(release) / "manifest.json").read_text())
+    assert already_published(manifest, contracts, sorted(contracts), settings)
+    other_geography = settings.model_copy(update={"target_cog": 2025})
+    assert not already_published(manifest, contracts, sorted(contracts), other_geography)
+    changed_file = copy.deepcopy(manifest)
+    changed_file["sources"][0]["vintages"][0]["sha256"] = "0" * 64
+    assert not already_published(changed_file, contracts, sorted(contracts), settings)
+    assert not already_published(manifest, contracts, sorted(contracts)[1:], settings)  # another selection
+    unreachable = Settings.from_env({"FLOWS_MIRROR": "http://127.0.0.1:9/nothing-here", "FLOWS_OFFLINE": "1",
+                                     "FLOWS_GROUPS": str(GROUPS), "FLOWS_CACHE": str(release.parent / "data1-cache")})
+    assert not already_published(manifest, contracts, sorted(contracts), unreachable)

@@ -80,17 +80,24 @@ def run() -> int:
 
 
 def _run_job(settings) -> int:
+    from ..publish.release import heal_latest, read_latest, remove_abandoned_staging
+
+    repaired = heal_latest(settings.output_path)
+    if repaired:
+        print(f"warning: {repaired}", file=sys.stderr)
+    if (settings.output_path / "releases").is_dir():
+        remove_abandoned_staging(settings.output_path / "releases")  # what a killed run left half-written
+    before = read_latest(settings.output_path)
+    if before is not None and _already_published(settings, before):
+        print(f"nothing changed: no new release; latest is still {before} (the same source files, code and "
+              "settings: nothing fetched or rebuilt)")
+        return 0
     from dagster import DagsterInstance
 
     from ..orchestration.automation import JOB_NAME
     from ..orchestration.definitions import build_definitions
-    from ..publish.release import heal_latest, read_latest
 
     defs = build_definitions(settings)
-    repaired = heal_latest(settings.output_path)
-    if repaired:
-        print(f"warning: {repaired}", file=sys.stderr)
-    before = read_latest(settings.output_path)
     with DagsterInstance.from_config(str(dagster_home(settings.data_path))) as instance:
         result = defs.resolve_job_def(JOB_NAME).execute_in_process(
             instance=instance,
@@ -123,6 +130,16 @@ def _run_job(settings) -> int:
         print(NETWORK_HINT, file=sys.stderr)
     print("the run failed: nothing was published; the previous release is untouched", file=sys.stderr)
     return 1
+
+
+def _already_published(settings, release: Path) -> bool:
+    """The latest release is what this run would build (pipelines.ingest.changes.already_published)."""
+    from ..ingest.changes import already_published
+    from ..ingest.contracts import load_contracts, selected_source_ids
+
+    contracts = load_contracts()
+    manifest = json.loads((release / "manifest.json").read_text(encoding="utf-8"))
+    return already_published(manifest, contracts, selected_source_ids(list(contracts), settings.sources), settings)
 
 
 NETWORK_HINT = (

@@ -5,43 +5,58 @@ The download cache remembers, for every location fetched, the sha256 and the ETa
 of the last response. A file on an http(s) mirror or producer site is asked with a HEAD request
 and compared with those validators (then with its size); a file in a mirror directory is hashed.
 A source never fetched counts as changed.
+
+A run can also be told that it has nothing to do: the latest release was built from the same
+code and settings and from exactly the source files found now (already_published).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import requests
 
-from .contracts import Contract
+from .contracts import PROJECT_ROOT, Contract
 from ..files import file_sha256
 from .fetch import Cache, FetchSettings, candidate_locations, redact
 
+if TYPE_CHECKING:
+    from ..settings import Settings
+
+
+def location_state(location: str, entry: dict | None, settings: FetchSettings) -> str:
+    """`same`, `changed` or `unknown`: a file at `location` against its cache entry."""
+    if entry is None:
+        return "changed"
+    if "://" not in location:
+        path = Path(location)
+        return "same" if path.is_file() and file_sha256(path)[0] == entry["sha256"] else "changed"
+    try:
+        response = requests.head(location, timeout=settings.timeout_seconds, allow_redirects=True)
+    except requests.RequestException:
+        return "unknown"
+    if response.status_code != 200:
+        return "unknown"
+    headers = response.headers
+    if entry.get("etag") and headers.get("ETag"):
+        return "same" if headers["ETag"] == entry["etag"] else "changed"
+    if entry.get("last_modified") and headers.get("Last-Modified"):
+        return "same" if headers["Last-Modified"] == entry["last_modified"] else "changed"
+    size = headers.get("Content-Length")
+    return "same" if size is not None and int(size) == entry["size"] else "changed"
+
 
 def file_changed(official_url: str, settings: FetchSettings, cache: Cache) -> bool:
+    """Changed since it was last fetched; a location unreachable now counts as unchanged (the next
+    evaluation asks again)."""
     locations = candidate_locations(official_url, settings)
     if not locations:
         return False  # nothing can be fetched: nothing to refresh
     location = locations[0]
-    entry = cache.entry(redact(location))
-    if entry is None:
-        return True
-    if "://" not in location:
-        path = Path(location)
-        return not path.is_file() or file_sha256(path)[0] != entry["sha256"]
-    try:
-        response = requests.head(location, timeout=settings.timeout_seconds, allow_redirects=True)
-    except requests.RequestException:
-        return False  # unreachable now: the next evaluation asks again
-    if response.status_code != 200:
-        return False
-    headers = response.headers
-    if entry.get("etag") and headers.get("ETag"):
-        return headers["ETag"] != entry["etag"]
-    if entry.get("last_modified") and headers.get("Last-Modified"):
-        return headers["Last-Modified"] != entry["last_modified"]
-    size = headers.get("Content-Length")
-    return size is None or int(size) != entry["size"]
+    return location_state(location, cache.entry(redact(location)), settings) == "changed"
 
 
 def changed_sources(contracts: dict[str, Contract], source_ids: list[str], settings: FetchSettings) -> list[str]:
@@ -49,3 +64,48 @@ def changed_sources(contracts: dict[str, Contract], source_ids: list[str], setti
     cache = Cache(settings.cache_dir)
     return sorted(s for s in source_ids if any(file_changed(v.url, settings, cache) for v in contracts[s].vintages))
 
+
+
+def build_fingerprint(settings: Settings) -> str:
+    """What a run's output depends on besides the source files: the project's code and
+    declarations (contracts, descriptors, dbt project, Python), the commune geography and sources
+    asked for, and the custom groups file. Recorded in each release's manifest."""
+    digest = hashlib.sha256()
+    root = PROJECT_ROOT
+    files = [p for pattern in FINGERPRINTED for p in root.glob(pattern) if p.is_file() and "__pycache__" not in p.parts]
+    for path in sorted(set(files)):
+        digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
+    groups = Path(settings.groups_file) if settings.groups_file else None
+    asked = {"target_cog": settings.target_cog, "sources": sorted(settings.sources),
+             "groups": file_sha256(groups)[0] if groups and groups.is_file() else None}
+    digest.update(json.dumps(asked, sort_keys=True).encode())
+    return digest.hexdigest()
+
+
+FINGERPRINTED = ("sources/*.yml", "assets/*.yml", "dbt_project/*.yml", "dbt_project/models/**/*",
+                 "dbt_project/macros/**/*", "dbt_project/tests/**/*", "dbt_project/seeds/**/*", "pipelines/**/*.py")
+
+
+def already_published(manifest: dict, contracts: dict[str, Contract], source_ids: list[str], settings: Settings) -> bool:
+    """True when a run would rebuild `manifest`'s release as it is: same code and settings (build
+    fingerprint), the same sources, and every source file verified to be the one the release was
+    built from (in the cache with that sha256, and the same at its location). Anything unsure,
+    such as a host that does not answer, is False: the run goes ahead and says what failed."""
+    if manifest.get("build", {}).get("fingerprint") != build_fingerprint(settings):
+        return False
+    published = {(s["source_id"], v["vintage"]): v["sha256"] for s in manifest["sources"] for v in s["vintages"]}
+    if {s for s, _ in published} != set(source_ids):
+        return False
+    fetch_settings = FetchSettings.from_settings(settings)
+    cache = Cache(fetch_settings.cache_dir)
+    for source_id in source_ids:
+        for vintage in contracts[source_id].vintages:
+            locations = candidate_locations(vintage.url, fetch_settings)
+            if not locations:
+                return False
+            entry = cache.entry(redact(locations[0]))
+            if entry is None or entry["sha256"] != published.get((source_id, vintage.vintage)):
+                return False
+            if location_state(locations[0], entry, fetch_settings) != "same":
+                return False
+    return True

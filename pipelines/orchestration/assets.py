@@ -7,6 +7,7 @@ from pathlib import Path
 from dagster import AssetExecutionContext, AssetKey, AssetsDefinition, MaterializeResult, MetadataValue, asset
 from dagster_dbt import DbtCliResource, dbt_assets
 
+from ..ingest.changes import build_fingerprint
 from ..ingest.contracts import Contract
 from ..ingest.fetch import FetchSettings
 from ..ingest.groups import GROUPS_ID, materialise_groups
@@ -99,7 +100,8 @@ def release_asset(plan: RunPlan) -> AssetsDefinition:
         timings = {}
         path, is_new = publish(settings.warehouse, plan.descriptors, plan.published, provenance, run_settings, settings.output_path,
                                column_docs=docs, table_sources=lineage, set_aside=report.get("set_aside"),
-                               keep=settings.keep_releases, duckdb_config=settings.duckdb_config, timings=timings)
+                               keep=settings.keep_releases, duckdb_config=settings.duckdb_config, timings=timings,
+                               build={"fingerprint": build_fingerprint(settings)})
         manifest = json.loads((path / "manifest.json").read_text())
         if is_new:
             context.log.info(f"published release {manifest['release_id']} to {path}")

@@ -122,14 +122,16 @@ def export_table(con: duckdb.DuckDBPyConnection, descriptor: TableDescriptor, ta
 def publish(warehouse: Path, descriptors: dict[str, TableDescriptor], tables: list[str], provenance: list[dict],
             settings: dict, out: Path, column_docs: dict[str, dict[str, str]] | None = None,
             table_sources: dict[str, list[str]] | None = None, set_aside: list[dict] | None = None,
-            keep: int | None = None, duckdb_config: dict | None = None, timings: dict | None = None) -> tuple[Path, bool]:
+            keep: int | None = None, duckdb_config: dict | None = None, timings: dict | None = None,
+            build: dict | None = None) -> tuple[Path, bool]:
     """Write a complete release of `tables` from the warehouse and point `latest.json` at it.
 
     column_docs: per table, column -> description (dbt YAML); table_sources: per table, the source
     ids it is built from (for the manifest, the citation and the data package); set_aside: per source
     vintage, what the run set aside (pipelines.warehouse.set_aside), kept in the manifest; keep: the
     releases to keep (None: all); duckdb_config: DuckDB's memory limit and threads (Settings);
-    timings, when given, receives the seconds each published file took to write. Returns the
+    timings, when given, receives the seconds each published file took to write; build: what the
+    run was built with (its build fingerprint), kept in the manifest. Returns the
     release now current and whether it is new: when the tables and the source files are the same
     as in the latest release, nothing is published."""
     column_docs = column_docs or {t: {} for t in tables}
@@ -142,7 +144,7 @@ def publish(warehouse: Path, descriptors: dict[str, TableDescriptor], tables: li
     staging.mkdir()
     try:
         manifest = write_release(staging, release_id, warehouse, descriptors, tables, provenance, settings, column_docs,
-                                 table_sources, set_aside, duckdb_config, timings)
+                                 table_sources, set_aside, duckdb_config, timings, build)
         current = read_latest(out)
         if current is not None and same_content(manifest, json.loads((current / "manifest.json").read_text())):
             shutil.rmtree(staging)
@@ -160,7 +162,7 @@ def publish(warehouse: Path, descriptors: dict[str, TableDescriptor], tables: li
 def write_release(staging: Path, release_id: str, warehouse: Path, descriptors: dict[str, TableDescriptor],
                   tables: list[str], provenance: list[dict],
                   settings: dict, column_docs: dict, table_sources: dict, set_aside: list[dict] | None = None,
-                  duckdb_config: dict | None = None, timings: dict | None = None) -> dict:
+                  duckdb_config: dict | None = None, timings: dict | None = None, build: dict | None = None) -> dict:
     """Every file of a release into `staging`; returns its manifest."""
     timings = {} if timings is None else timings
     with duckdb.connect(str(warehouse), read_only=True, config=duckdb_config or {}) as con:
@@ -189,6 +191,7 @@ def write_release(staging: Path, release_id: str, warehouse: Path, descriptors: 
         "sources": sorted(provenance, key=lambda p: p["source_id"]),
         "quarantine": [{"source_id": s, "reason": r, "rows": n} for s, r, n in quarantine],
         "set_aside": set_aside,
+        **({"build": build} if build else {}),
     }
     write_json_atomically(manifest, staging / "manifest.json")
     write_json_atomically(datapackage(manifest, descriptors, column_docs), staging / "datapackage.json")
