@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 export DO_NOT_TRACK := 1
 export DAGSTER_DISABLE_TELEMETRY := 1
 
-.PHONY: run test install clean lock
+.PHONY: run test bench install clean lock
 
 install: $(STAMP)
 
@@ -22,6 +22,10 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2  # two workers: the machine has two cores
+
+# The national benchmark (not part of the tests): national-size inputs, two runs, one table of figures.
+bench: $(STAMP)
+	$(BIN)/python benchmarks/national.py
 
 # Re-resolve the pinned dependencies (needs the registry); commit the result.
 lock:

@@ -21,12 +21,26 @@ ledger as (
 territories as (
     select level, code from {{ ref('territories') }}
 ),
+-- each flow of the ledger seen from both ends, then one row per ordered pair with its land and
+-- electricity terms both ways: one pass over the ledger instead of a join per term
+both_ways as (
+    select level, origin_code as code_a, destination_code as code_b, flow_kind, value, true as a_to_b from ledger
+    union all
+    select level, destination_code, origin_code, flow_kind, value, false from ledger
+),
+ledger_pairs as (
+    select level, code_a, code_b,
+        max(value) filter (where flow_kind = 'housing_land_for_jobs' and a_to_b) as land_ab,
+        max(value) filter (where flow_kind = 'housing_land_for_jobs' and not a_to_b) as land_ba,
+        max(value) filter (where flow_kind = 'electricity_transfer' and a_to_b) as elec_ab,
+        max(value) filter (where flow_kind = 'electricity_transfer' and not a_to_b) as elec_ba
+    from both_ways
+    group by all
+),
 pairs as (
     select distinct level, code_a, code_b from {{ ref('interdependencies') }}
     union
-    select level, origin_code, destination_code from ledger
-    union
-    select level, destination_code, origin_code from ledger
+    select level, code_a, code_b from ledger_pairs
 ),
 known_pairs as (
     select p.* from pairs as p
@@ -52,20 +66,13 @@ select
     c.share_of_a_workers_employed_in_b_pct,
     c.share_of_b_workers_employed_in_a_pct,
     l.housing_land_year,
-    case when l.housing_land_year is not null then round(coalesce(land_ab.value, 0), 6) end as housing_land_a_for_jobs_in_b_ha,
-    case when l.housing_land_year is not null then round(coalesce(land_ba.value, 0), 6) end as housing_land_b_for_jobs_in_a_ha,
+    case when l.housing_land_year is not null then round(coalesce(v.land_ab, 0), 6) end as housing_land_a_for_jobs_in_b_ha,
+    case when l.housing_land_year is not null then round(coalesce(v.land_ba, 0), 6) end as housing_land_b_for_jobs_in_a_ha,
     l.electricity_year,
-    case when l.electricity_year is not null then round(coalesce(elec_ab.value, 0), 6) end as electricity_from_a_surplus_to_b_mwh,
-    case when l.electricity_year is not null then round(coalesce(elec_ba.value, 0), 6) end as electricity_from_b_surplus_to_a_mwh
+    case when l.electricity_year is not null then round(coalesce(v.elec_ab, 0), 6) end as electricity_from_a_surplus_to_b_mwh,
+    case when l.electricity_year is not null then round(coalesce(v.elec_ba, 0), 6) end as electricity_from_b_surplus_to_a_mwh
 from known_pairs as p
 join latest as l using (level)
 cross join edition as e
 left join commuters as c on c.level = p.level and c.code_a = p.code_a and c.code_b = p.code_b
-left join ledger as land_ab on land_ab.flow_kind = 'housing_land_for_jobs' and land_ab.level = p.level
-    and land_ab.origin_code = p.code_a and land_ab.destination_code = p.code_b
-left join ledger as land_ba on land_ba.flow_kind = 'housing_land_for_jobs' and land_ba.level = p.level
-    and land_ba.origin_code = p.code_b and land_ba.destination_code = p.code_a
-left join ledger as elec_ab on elec_ab.flow_kind = 'electricity_transfer' and elec_ab.level = p.level
-    and elec_ab.origin_code = p.code_a and elec_ab.destination_code = p.code_b
-left join ledger as elec_ba on elec_ba.flow_kind = 'electricity_transfer' and elec_ba.level = p.level
-    and elec_ba.origin_code = p.code_b and elec_ba.destination_code = p.code_a
+left join ledger_pairs as v on v.level = p.level and v.code_a = p.code_a and v.code_b = p.code_b
