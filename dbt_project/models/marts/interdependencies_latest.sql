@@ -21,14 +21,16 @@ ledger as (
 territories as (
     select level, code from {{ ref('territories') }}
 ),
--- each flow of the ledger seen from both ends, then one row per ordered pair with its land and
--- electricity terms both ways: one pass over the ledger instead of a join per term
+-- every pair once with its land and electricity terms both ways: each flow of the ledger seen
+-- from both ends, and the pairs of the commuting table, grouped in one pass
 both_ways as (
     select level, origin_code as code_a, destination_code as code_b, flow_kind, value, true as a_to_b from ledger
     union all
     select level, destination_code, origin_code, flow_kind, value, false from ledger
+    union all
+    select level, code_a, code_b, null, null, null from {{ ref('interdependencies') }}
 ),
-ledger_pairs as (
+pair_terms as (
     select level, code_a, code_b,
         max(value) filter (where flow_kind = 'housing_land_for_jobs' and a_to_b) as land_ab,
         max(value) filter (where flow_kind = 'housing_land_for_jobs' and not a_to_b) as land_ba,
@@ -37,15 +39,10 @@ ledger_pairs as (
     from both_ways
     group by all
 ),
-pairs as (
-    select distinct level, code_a, code_b from {{ ref('interdependencies') }}
-    union
-    select level, code_a, code_b from ledger_pairs
-),
 known_pairs as (
-    select p.* from pairs as p
-    join territories as ta on ta.level = p.level and ta.code = p.code_a
-    join territories as tb on tb.level = p.level and tb.code = p.code_b
+    select p.* from pair_terms as p
+    semi join territories as ta on ta.level = p.level and ta.code = p.code_a
+    semi join territories as tb on tb.level = p.level and tb.code = p.code_b
 ),
 commuters as (
     select i.* from {{ ref('interdependencies') }} as i
@@ -66,13 +63,12 @@ select
     c.share_of_a_workers_employed_in_b_pct,
     c.share_of_b_workers_employed_in_a_pct,
     l.housing_land_year,
-    case when l.housing_land_year is not null then round(coalesce(v.land_ab, 0), 6) end as housing_land_a_for_jobs_in_b_ha,
-    case when l.housing_land_year is not null then round(coalesce(v.land_ba, 0), 6) end as housing_land_b_for_jobs_in_a_ha,
+    case when l.housing_land_year is not null then round(coalesce(p.land_ab, 0), 6) end as housing_land_a_for_jobs_in_b_ha,
+    case when l.housing_land_year is not null then round(coalesce(p.land_ba, 0), 6) end as housing_land_b_for_jobs_in_a_ha,
     l.electricity_year,
-    case when l.electricity_year is not null then round(coalesce(v.elec_ab, 0), 6) end as electricity_from_a_surplus_to_b_mwh,
-    case when l.electricity_year is not null then round(coalesce(v.elec_ba, 0), 6) end as electricity_from_b_surplus_to_a_mwh
+    case when l.electricity_year is not null then round(coalesce(p.elec_ab, 0), 6) end as electricity_from_a_surplus_to_b_mwh,
+    case when l.electricity_year is not null then round(coalesce(p.elec_ba, 0), 6) end as electricity_from_b_surplus_to_a_mwh
 from known_pairs as p
 join latest as l using (level)
 cross join edition as e
 left join commuters as c on c.level = p.level and c.code_a = p.code_a and c.code_b = p.code_b
-left join ledger_pairs as v on v.level = p.level and v.code_a = p.code_a and v.code_b = p.code_b
