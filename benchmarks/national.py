@@ -119,16 +119,17 @@ def run_pipeline(mirror: Path, work: Path, memory_limit: str | None) -> dict:
     memory.stop()
     if process.returncode != 0:
         sys.exit(f"flows run failed ({process.returncode}):\n{stderr[-4000:]}")
-    return {"started": started, "ended": ended, "memory": memory, "stdout": stdout,
-            "events": dagster_events(work / "data" / "dagster_home")}
+    run_id, events = dagster_events(work / "data" / "dagster_home")
+    return {"started": started, "ended": ended, "memory": memory, "stdout": stdout, "run_id": run_id, "events": events}
 
 
-def dagster_events(home: Path) -> list:
+def dagster_events(home: Path) -> tuple[str, list]:
+    """The latest Dagster run of the data directory and its events."""
     from dagster import DagsterInstance
 
     with DagsterInstance.from_config(str(home)) as instance:
         run = instance.get_runs(limit=1)[0]
-        return list(instance.all_logs(run.run_id))
+        return run.run_id, list(instance.all_logs(run.run_id))
 
 
 def stages(run: dict) -> list[tuple[str, float, int]]:
@@ -190,11 +191,14 @@ def report(scale: float, floor: tuple[float, int, int], first: dict, second: dic
     lines += [f"| raw-scan floor ({floor[1]:,} rows; {floor[2]} workbooks left out) | {floor[0]:.1f} | |",
               f"| **end to end / floor** | **{wall / floor[0]:.1f}×** | |",
               f"| run where nothing changed | {second['ended'] - second['started']:.1f} | {gib(second['memory'].peak())} |", ""]
-    rebuilt = materialisations(second)
     republished = "nothing changed" not in second["stdout"]
-    lines += [f"The run where nothing changed materialised {len(rebuilt)} assets "
-              f"({sum(1 for k in rebuilt if k.startswith('raw'))} raw, {sum(1 for k in rebuilt if not k.startswith(('raw', 'release')))} dbt models) "
-              f"and {'published a new release: the bytes differ' if republished else 'published nothing (identical bytes)'}.", ""]
+    if second["run_id"] == first["run_id"]:
+        lines += ["The run where nothing changed started no Dagster run: nothing fetched, rebuilt or published.", ""]
+    else:
+        rebuilt = materialisations(second)
+        lines += [f"The run where nothing changed materialised {len(rebuilt)} assets "
+                  f"({sum(1 for k in rebuilt if k.startswith('raw'))} raw, {sum(1 for k in rebuilt if not k.startswith(('raw', 'release')))} dbt models) "
+                  f"and {'published a new release: the bytes differ' if republished else 'published nothing (identical bytes)'}.", ""]
     found = materialisations(first)
     models = sorted(((k, m.get("Execution Duration")) for k, m in found.items() if "Execution Duration" in m),
                     key=lambda item: -item[1])

@@ -18,7 +18,6 @@ from __future__ import annotations
 import gzip
 import io
 import json
-import math
 import re
 import sys
 import tempfile
@@ -344,14 +343,17 @@ def membership_books(con, vintage: int) -> dict[str, bytes]:
 
 
 def contours(con, geography: int) -> bytes:
-    """A 48-vertex ring per commune on a grid over mainland France (the size of the 100 m
-    simplified boundaries), gzip-compressed GeoJSON."""
+    """A cell of a grid over mainland France per commune, 12 points a side (48 vertices, the size
+    of the 100 m simplified boundaries), neighbours sharing their edges as real communes do;
+    gzip-compressed GeoJSON. Consecutive codes are neighbours, so a département is a band."""
+    width, height, steps = 0.05, 0.045, 12
     features = []
     rows = con.execute(f"select code, name, dep, reg, epci, idx from communes where {current(geography)} order by code").fetchall()
     for code, name, dep, reg, epci, idx in rows:
-        x, y = -4.5 + (idx % 190) * 0.05, 42.5 + (idx // 190) * 0.045
-        ring = [[round(x + 0.022 * math.cos(2 * math.pi * k / 48), 5), round(y + 0.02 * math.sin(2 * math.pi * k / 48), 5)]
-                for k in range(48)]
+        x0, y0 = -4.5 + (idx % 190) * width, 42.5 + (idx // 190) * height
+        corners = [(x0, y0), (x0 + width, y0), (x0 + width, y0 + height), (x0, y0 + height)]
+        ring = [[round(ax + (bx - ax) * k / steps, 6), round(ay + (by - ay) * k / steps, 6)]
+                for (ax, ay), (bx, by) in zip(corners, corners[1:] + corners[:1]) for k in range(steps)]
         features.append({"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [ring + ring[:1]]},
                          "properties": {"code": code, "nom": name, "departement": dep, "region": reg, "epci": epci}})
     payload = json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False).encode()
