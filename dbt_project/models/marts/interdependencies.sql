@@ -13,12 +13,19 @@ commuters as (
     join territories as tb on tb.level = f.level and tb.code = f.destination_code
     where f.origin_code <> f.destination_code
 ),
+-- each flow seen from both ends, grouped once: a pair with a flow either way, its two directions
+both_ways as (
+    select level, year, origin_code as code_a, destination_code as code_b, workers, value_status, true as a_to_b from commuters
+    union all
+    select level, year, destination_code, origin_code, workers, value_status, false from commuters
+),
 pairs as (
-    select distinct level, year, origin_code as code_a, destination_code as code_b from commuters
-    where workers > 0 or workers is null
-    union
-    select distinct level, year, destination_code, origin_code from commuters
-    where workers > 0 or workers is null
+    select level, year, code_a, code_b,
+        max(workers) filter (where a_to_b) as ab_workers, max(value_status) filter (where a_to_b) as ab_status,
+        max(workers) filter (where not a_to_b) as ba_workers, max(value_status) filter (where not a_to_b) as ba_status
+    from both_ways
+    group by all
+    having bool_or(workers > 0 or workers is null)
 ),
 land as (
     select level, year, origin_code, destination_code, value from {{ ref('int_housing_land_levels') }}
@@ -38,16 +45,14 @@ points as (
     select level, code, radians(latitude) as lat, radians(longitude) as lon from {{ ref('int_territory_centroids') }}
 ),
 directions as (
-    select p.*, e.is_complete,
+    select p.level, p.year, p.code_a, p.code_b, e.is_complete,
         -- in a complete edition an absent direction is a true zero
-        case when e.is_complete then coalesce(ab.workers, 0) else ab.workers end as a_to_b,
-        case when e.is_complete then coalesce(ba.workers, 0) else ba.workers end as b_to_a,
-        coalesce(ab.value_status, 'complete') as a_to_b_status,
-        coalesce(ba.value_status, 'complete') as b_to_a_status
+        case when e.is_complete then coalesce(p.ab_workers, 0) else p.ab_workers end as a_to_b,
+        case when e.is_complete then coalesce(p.ba_workers, 0) else p.ba_workers end as b_to_a,
+        coalesce(p.ab_status, 'complete') as a_to_b_status,
+        coalesce(p.ba_status, 'complete') as b_to_a_status
     from pairs as p
     join {{ ref('int_census_editions') }} as e using (year)
-    left join commuters as ab on ab.level = p.level and ab.year = p.year and ab.origin_code = p.code_a and ab.destination_code = p.code_b
-    left join commuters as ba on ba.level = p.level and ba.year = p.year and ba.origin_code = p.code_b and ba.destination_code = p.code_a
 ),
 exact as (
     select *,
