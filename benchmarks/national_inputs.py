@@ -97,9 +97,9 @@ def universe(con: duckdb.DuckDBPyConnection, seed: int) -> None:
         where c.code = p.city""")
 
 
-def current(geography: int) -> str:
-    """SQL condition on `communes` for the communes of a geography year."""
-    return "true" if geography < MERGED_ON else "merged_into is null"
+def current(geography: int, communes: str = "") -> str:
+    """SQL condition on `communes` (or its alias) for the communes of a geography year."""
+    return "true" if geography < MERGED_ON else f"{communes + '.' if communes else ''}merged_into is null"
 
 
 def copy_csv(con, sql: str, path: Path, sep: str = ";") -> None:
@@ -129,7 +129,7 @@ def mobpro(con, tmp: Path, vintage: int, geography: int, scale: float) -> bytes:
         create or replace table flows_{vintage} as
         with places as (
             select p.*, row_number() over (order by place) - 1 as n, count(*) over () as total
-            from census_places p join communes c on c.code = p.commune where {current(geography).replace('merged_into', 'c.merged_into')}),
+            from census_places p join communes c on c.code = p.commune where {current(geography, 'c')}),
         fan as (
             select o.place as origin, o.population, o.total, o.n,
                    cast((4 + 50 * u(o.place, {vintage})) * {scale} as integer) as width
@@ -209,7 +209,7 @@ def urssaf(con, tmp: Path, years: tuple[int, ...], geography: int, scale: float)
                'Commune ' || place as commune, place as code_commune, '' as ape, ape as code_ape, {values}
         from census_places p join communes c on c.code = p.commune,
              (select lpad(a::varchar, 4, '0') || 'Z' as ape from range({activities}) r(a))
-        where {current(geography).replace('merged_into', 'c.merged_into')} order by place, ape""", path)
+        where {current(geography, 'c')} order by place, ape""", path)
     return path.read_bytes()
 
 
@@ -316,10 +316,14 @@ def populations(con, tmp: Path, geography: int) -> bytes:
     return zipped({"donnees_communes.csv": path, "donnees_departements.csv": b"REG;DEP;PMUN\r\n"})
 
 
-def membership_books(con, vintage: int) -> dict[str, bytes]:
-    """The EPCI, AAV and density workbooks (their title lines and sheets as the fixture's)."""
-    rows = con.execute(f"select code, name, epci, 'EPCI ' || epci, dep, reg, aav, aav_category, density7, population "
+def membership_rows(con, vintage: int) -> list[tuple]:
+    return con.execute(f"select code, name, epci, 'EPCI ' || epci, dep, reg, aav, aav_category, density7, population "
                        f"from communes where {current(vintage)} order by code").fetchall()
+
+
+def membership_books(con, vintage: int) -> dict[str, bytes]:
+    """The EPCI and AAV workbooks, zipped (their title lines and sheets as the fixture's)."""
+    rows = membership_rows(con, vintage)
     epcis = sorted({(r[2], r[3]) for r in rows})
     epci = xlsx_bytes({
         "EPCI": membership_sheet(["EPCI", "LIBEPCI", "NATURE_EPCI", "NB_COM"], [[e, n, "CC", 1] for e, n in epcis]),
@@ -331,15 +335,20 @@ def membership_books(con, vintage: int) -> dict[str, bytes]:
         "Composition_communale": membership_sheet(["CODGEO", "LIBGEO", "AAV2020", "LIBAAV2020", "CATEAAV2020", "DEP", "REG"],
                                                   [[r[0], r[1], r[6], f"Aire {r[6]}", r[7], r[4], r[5]] for r in rows]),
     })
-    density_rows = [[r[0], r[1], 1 if r[8] == 1 else 2 if r[8] <= 4 else 3,
-                     ["Dense", "Densité intermédiaire", "Peu dense"][(1 if r[8] == 1 else 2 if r[8] <= 4 else 3) - 1],
-                     r[8], DENSITY_LABELS[r[8]], r[9]] for r in rows]
-    density = xlsx_bytes({"Documentation": (["Documentation"], [""], []),
-                          "Maille communale": (["Grille communale de densité à 7 niveaux", "Source : Insee", "", ""],
-                                               ["CODGEO", "LIBGEO", "DENS", "LIBDENS", "DENS7", "LIBDENS7", "PMUN21"],
-                                               density_rows)})
     return {"epci": zipped({f"Intercommunalite_Metropole_au_01-01-{vintage}.xlsx": epci}),
-            "aav": zipped({f"AAV2020_au_01-01-{vintage}.xlsx": aav}), "density": density}
+            "aav": zipped({f"AAV2020_au_01-01-{vintage}.xlsx": aav})}
+
+
+def density_grid(con, vintage: int) -> bytes:
+    """The density grid workbook (title lines and sheets as the fixture's)."""
+    rows = []
+    for code, name, *_, density7, population in membership_rows(con, vintage):
+        dens3 = 1 if density7 == 1 else 2 if density7 <= 4 else 3
+        rows.append([code, name, dens3, ["Dense", "Densité intermédiaire", "Peu dense"][dens3 - 1], density7,
+                     DENSITY_LABELS[density7], population])
+    return xlsx_bytes({"Documentation": (["Documentation"], [""], []),
+                       "Maille communale": (["Grille communale de densité à 7 niveaux", "Source : Insee", "", ""],
+                                            ["CODGEO", "LIBGEO", "DENS", "LIBDENS", "DENS7", "LIBDENS7", "PMUN21"], rows)})
 
 
 def contours(con, geography: int) -> bytes:
@@ -360,7 +369,7 @@ def contours(con, geography: int) -> bytes:
     return gzip.compress(payload, mtime=0)
 
 
-def small_references(con) -> dict[str, bytes]:
+def small_references() -> dict[str, bytes]:
     deps = departements()
     lines = ["DEP,REG,CHEFLIEU,TNCC,NCC,NCCENR,LIBELLE"] + [
         f"{d},{r},,0,DEPARTEMENT {d},Département {d},Département {d}" for d, r in deps]
@@ -374,7 +383,7 @@ def build(mirror: Path, scale: float = 1.0, seed: int = 42, say=print) -> dict[s
     contracts = load_contracts()
     written: dict[str, Path] = {}
     con = duckdb.connect()
-    con.execute("set preserve_insertion_order = true")
+    con.execute("set threads = 1")  # sums and row order independent of thread timing: the same seed, the same bytes
 
     def put(source_id: str, vintage: int, data: bytes) -> None:
         url = contracts[source_id].vintage(vintage).url
@@ -403,7 +412,7 @@ def build(mirror: Path, scale: float = 1.0, seed: int = 42, say=print) -> dict[s
         for v in contracts["insee_cog_communes"].vintages:
             put("insee_cog_communes", v.vintage, cog_communes(con, tmp, v.vintage))
         put("insee_cog_mouvements", 2026, cog_mouvements(con, tmp))
-        references = small_references(con)
+        references = small_references()
         put("insee_cog_departements", 2026, references["departements"])
         put("insee_cog_regions", 2026, references["regions"])
         v = contracts["insee_populations_legales"].latest
@@ -411,6 +420,6 @@ def build(mirror: Path, scale: float = 1.0, seed: int = 42, say=print) -> dict[s
     books = membership_books(con, 2026)
     put("insee_epci", 2026, books["epci"])
     put("insee_aav2020", 2026, books["aav"])
-    put("insee_grille_densite", 2025, membership_books(con, 2025)["density"])
+    put("insee_grille_densite", 2025, density_grid(con, 2025))
     put("etalab_contours_communes", 2026, contours(con, 2026))
     return written

@@ -36,9 +36,14 @@
 {%- endmacro %}
 
 {# Sum through fixed-point decimals: the result does not depend on the order DuckDB's threads add
-   rows in, so the same inputs give byte-identical Parquet. #}
+   rows in, so the same inputs give byte-identical Parquet. fixed_point is the decimal a value is
+   summed in (a value that is not summed is rounded the same way: cast it and back to double). #}
+{% macro fixed_point(expr) -%}
+    cast({{ expr }} as decimal(24, 6))
+{%- endmacro %}
+
 {% macro exact_sum(expr) -%}
-    cast(sum(cast({{ expr }} as decimal(24, 6))) as double)
+    cast(sum({{ fixed_point(expr) }}) as double)
 {%- endmacro %}
 
 {# A row whose key an earlier row of the same file already has (duplicate_of_row, set by the raw

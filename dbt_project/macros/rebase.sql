@@ -53,7 +53,7 @@ select
     r.{{ f }},
     {%- endfor %}
     {%- for m in measures %}
-    cast(cast(r.{{ m }} as decimal(24, 6)) as double) as {{ m }}{% if not loop.last %},{% endif %}
+    cast({{ fixed_point('r.' ~ m) }} as double) as {{ m }}{% if not loop.last %},{% endif %}
     {%- endfor %}
 from {{ relation }} as r
 {%- for c in code_columns %}

@@ -49,14 +49,19 @@ def location_state(location: str, entry: dict | None, settings: FetchSettings) -
     return "same" if size is not None and int(size) == entry["size"] else "changed"
 
 
+def first_location(official_url: str, settings: FetchSettings, cache: Cache) -> tuple[str, dict | None] | None:
+    """Where a file is fetched from first, and the cache's entry for it; None when nowhere."""
+    locations = candidate_locations(official_url, settings)
+    return (locations[0], cache.entry(redact(locations[0]))) if locations else None
+
+
 def file_changed(official_url: str, settings: FetchSettings, cache: Cache) -> bool:
     """Changed since it was last fetched; a location unreachable now counts as unchanged (the next
     evaluation asks again)."""
-    locations = candidate_locations(official_url, settings)
-    if not locations:
+    found = first_location(official_url, settings, cache)
+    if found is None:
         return False  # nothing can be fetched: nothing to refresh
-    location = locations[0]
-    return location_state(location, cache.entry(redact(location)), settings) == "changed"
+    return location_state(*found, settings) == "changed"
 
 
 def changed_sources(contracts: dict[str, Contract], source_ids: list[str], settings: FetchSettings) -> list[str]:
@@ -65,25 +70,23 @@ def changed_sources(contracts: dict[str, Contract], source_ids: list[str], setti
     return sorted(s for s in source_ids if any(file_changed(v.url, settings, cache) for v in contracts[s].vintages))
 
 
+FINGERPRINTED = ("sources/*.yml", "assets/*.yml", "dbt_project/*.yml", "dbt_project/models/**/*",
+                 "dbt_project/macros/**/*", "dbt_project/tests/**/*", "dbt_project/seeds/**/*", "pipelines/**/*.py")
+
 
 def build_fingerprint(settings: Settings) -> str:
     """What a run's output depends on besides the source files: the project's code and
     declarations (contracts, descriptors, dbt project, Python), the commune geography and sources
     asked for, and the custom groups file. Recorded in each release's manifest."""
     digest = hashlib.sha256()
-    root = PROJECT_ROOT
-    files = [p for pattern in FINGERPRINTED for p in root.glob(pattern) if p.is_file() and "__pycache__" not in p.parts]
-    for path in sorted(set(files)):
-        digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
+    files = {p for pattern in FINGERPRINTED for p in PROJECT_ROOT.glob(pattern) if p.is_file()}
+    for path in sorted(files):
+        digest.update(str(path.relative_to(PROJECT_ROOT)).encode() + b"\0" + path.read_bytes() + b"\0")
     groups = Path(settings.groups_file) if settings.groups_file else None
     asked = {"target_cog": settings.target_cog, "sources": sorted(settings.sources),
              "groups": file_sha256(groups)[0] if groups and groups.is_file() else None}
     digest.update(json.dumps(asked, sort_keys=True).encode())
     return digest.hexdigest()
-
-
-FINGERPRINTED = ("sources/*.yml", "assets/*.yml", "dbt_project/*.yml", "dbt_project/models/**/*",
-                 "dbt_project/macros/**/*", "dbt_project/tests/**/*", "dbt_project/seeds/**/*", "pipelines/**/*.py")
 
 
 def already_published(manifest: dict, contracts: dict[str, Contract], source_ids: list[str], settings: Settings) -> bool:
@@ -100,12 +103,9 @@ def already_published(manifest: dict, contracts: dict[str, Contract], source_ids
     cache = Cache(fetch_settings.cache_dir)
     for source_id in source_ids:
         for vintage in contracts[source_id].vintages:
-            locations = candidate_locations(vintage.url, fetch_settings)
-            if not locations:
+            found = first_location(vintage.url, fetch_settings, cache)
+            if found is None or found[1] is None or found[1]["sha256"] != published.get((source_id, vintage.vintage)):
                 return False
-            entry = cache.entry(redact(locations[0]))
-            if entry is None or entry["sha256"] != published.get((source_id, vintage.vintage)):
-                return False
-            if location_state(locations[0], entry, fetch_settings) != "same":
+            if location_state(*found, fetch_settings) != "same":
                 return False
     return True

@@ -204,7 +204,7 @@ def write_release(staging: Path, release_id: str, warehouse: Path, descriptors: 
 
 def fits_a_spreadsheet(rows: int) -> bool:
     """A CSV copy is for spreadsheets: none for a table whose rows and header exceed a sheet (the
-    card says so and how to take a subset); boundaries never get one."""
+    card says so and how to take a subset)."""
     return rows + 1 <= SPREADSHEET_LINES
 
 

@@ -114,9 +114,7 @@ def dbt_target_directory(settings: Settings):
     """Where one dbt invocation writes its artifacts (compiled SQL, run results), emptied before and
     removed after: dagster-dbt's default, a new directory per run inside the project, grows
     without end on a scheduled machine."""
-    target = settings.data_path / "dbt_target"
-    shutil.rmtree(target, ignore_errors=True)
-    target.mkdir(parents=True)
+    target = emptied(settings.data_path / "dbt_target")
     try:
         yield target
     finally:
@@ -126,11 +124,15 @@ def dbt_target_directory(settings: Settings):
 def fresh_temp_directory(data: Path) -> Path:
     """DuckDB's spill directory under the data directory, emptied (call it holding the run lock):
     what a killed run left there is never read again."""
-    temp = data / "duckdb_tmp"
-    shutil.rmtree(temp, ignore_errors=True)
     shutil.rmtree(data / "warehouse.duckdb.tmp", ignore_errors=True)  # DuckDB's default, used by earlier versions
-    temp.mkdir(parents=True)
-    return temp
+    return emptied(data / "duckdb_tmp")
+
+
+def emptied(directory: Path) -> Path:
+    """`directory`, created empty (what was in it removed)."""
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True)
+    return directory
 
 
 @cache

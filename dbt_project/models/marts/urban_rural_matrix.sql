@@ -23,7 +23,7 @@ flows as (
 -- one pass over the ledger by both classifications, then each classification rolled up from it
 by_both as (
     select flow_kind, year, unit, origin_density, destination_density, origin_aav, destination_aav,
-        sum(cast(value as decimal(24, 6))) as value, bool_and(value_status = 'complete') as complete
+        sum({{ fixed_point('value') }}) as value, bool_and(value_status = 'complete') as complete
     from flows group by all
 )
 select 'density_grid' as classification, origin_density as origin_class, destination_density as destination_class,
