@@ -2,12 +2,7 @@
 -- latest year its source covers (census year for commuters, land year, energy year), side by side,
 -- so that no flow kind drops out of the pair view because the sources' years differ.
 with latest as (
-    -- the latest year each source covers at each level (a year with only zero flows counts)
-    select m.level,
-        (select max(year) from {{ ref('int_census_editions') }}) as commuters_year,
-        (select max(year) from {{ ref('int_housing_land_levels') }} as h where h.level = m.level) as housing_land_year,
-        (select max(year) from {{ ref('int_energy_balance') }} as b where b.level = m.level) as electricity_year
-    from (select distinct level from {{ ref('material_flows') }}) as m
+    select * from {{ ref('int_latest_years') }}
 ),
 ledger as (
     select f.flow_kind, f.level, f.origin_code, f.destination_code, f.value, f.value_status
