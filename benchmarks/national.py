@@ -5,7 +5,9 @@ Generates every source of `sources/` at national size in its producer's format
 second time nothing has changed), and prints one table: wall time and peak RSS (the whole process
 tree: flows, its dbt child) of each run and stage, each dbt model's time, each published file's
 time, rows and bytes, and the raw-scan floor measured on the same machine in the same run (DuckDB
-reading every generated CSV and GeoJSON input once) with the ratio of the run to it.
+reading every generated CSV and GeoJSON input once) with the ratio of the run to it. A third run
+follows a change to one figure of one source (`--changed-source`, URSSAF jobs by default): only
+what depends on it is rebuilt, the other tables are carried into the new release.
 
     .venv/bin/python benchmarks/national.py [--scale 1] [--seed 42] [--workdir DIR] [--memory-limit 2GB]
 
@@ -100,6 +102,23 @@ def raw_scan_floor(mirror: Path) -> tuple[float, int, int]:
     return seconds, rows, left_out
 
 
+def change_one_figure(mirror: Path, source_id: str) -> tuple[Path, bytes]:
+    """Adds 1 to the last figure of the first row of the source's first file (a plain CSV, as
+    URSSAF's and ODRE's are); returns the file and its bytes before."""
+    from urllib.parse import urlsplit
+
+    from pipelines.ingest.contracts import load_contracts
+
+    url = urlsplit(load_contracts()[source_id].vintages[0].url)
+    path = mirror / url.netloc / url.path.lstrip("/")
+    before = path.read_bytes()
+    header, first, rest = before.split(b"\n", 2)
+    fields = first.rstrip(b"\r").split(b";")
+    fields[-1] = str(int(fields[-1]) + 1).encode()
+    path.write_bytes(header + b"\n" + b";".join(fields) + first[len(first.rstrip(b"\r")):] + b"\n" + rest)
+    return path, before
+
+
 def _members(archive: Path, suffix: str) -> list[str]:
     with zipfile.ZipFile(archive) as opened:
         return [n for n in opened.namelist() if n.lower().endswith(suffix)]
@@ -181,7 +200,8 @@ def gib(value: int) -> str:
     return f"{value / 2**30:.2f} GiB"
 
 
-def report(scale: float, floor: tuple[float, int, int], first: dict, second: dict, work: Path) -> str:
+def report(scale: float, floor: tuple[float, int, int], first: dict, second: dict, third: dict, changed: str,
+           work: Path) -> str:
     wall = first["ended"] - first["started"]
     lines = [f"# National benchmark, scale {scale:g}", "",
              f"machine: {os.cpu_count()} cores, {gib(os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES'))}", "",
@@ -190,7 +210,9 @@ def report(scale: float, floor: tuple[float, int, int], first: dict, second: dic
     lines += [f"| {name} | {seconds:.1f} | {gib(peak)} |" for name, seconds, peak in stages(first)]
     lines += [f"| raw-scan floor ({floor[1]:,} rows; {floor[2]} workbooks left out) | {floor[0]:.1f} | |",
               f"| **end to end / floor** | **{wall / floor[0]:.1f}×** | |",
-              f"| run where nothing changed | {second['ended'] - second['started']:.1f} | {gib(second['memory'].peak())} |", ""]
+              f"| run where nothing changed | {second['ended'] - second['started']:.1f} | {gib(second['memory'].peak())} |",
+              f"| run after one figure of {changed} changed | {third['ended'] - third['started']:.1f} "
+              f"| {gib(third['memory'].peak())} |", ""]
     republished = "nothing changed" not in second["stdout"]
     if second["run_id"] == first["run_id"]:
         lines += ["The run where nothing changed started no Dagster run: nothing fetched, rebuilt or published.", ""]
@@ -199,6 +221,11 @@ def report(scale: float, floor: tuple[float, int, int], first: dict, second: dic
         lines += [f"The run where nothing changed materialised {len(rebuilt)} assets "
                   f"({sum(1 for k in rebuilt if k.startswith('raw'))} raw, {sum(1 for k in rebuilt if not k.startswith(('raw', 'release')))} dbt models) "
                   f"and {'published a new release: the bytes differ' if republished else 'published nothing (identical bytes)'}.", ""]
+    rebuilt = materialisations(third)
+    carried = rebuilt.get("release", {}).get("carried_tables", [])
+    lines += [f"After one figure of {changed} changed: {sum(1 for k in rebuilt if k.startswith('raw'))} raw tables and "
+              f"{sum(1 for k in rebuilt if not k.startswith(('raw', 'release')))} dbt models rebuilt; tables carried "
+              f"into the new release unchanged: {', '.join(carried) or 'none'}.", ""]
     found = materialisations(first)
     models = sorted(((k, m.get("Execution Duration")) for k, m in found.items() if "Execution Duration" in m),
                     key=lambda item: -item[1])
@@ -217,6 +244,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "flows-national-benchmark")
     parser.add_argument("--memory-limit", help="FLOWS_MEMORY_LIMIT for the run (default: the project's)")
+    parser.add_argument("--changed-source", default="urssaf_effectifs_commune",
+                        help="the source (a plain CSV) one figure of which changes before the third run")
     args = parser.parse_args()
     work = args.workdir.resolve() / f"scale-{args.scale:g}-seed-{args.seed}"
     mirror = work / "mirror"
@@ -234,7 +263,13 @@ def main() -> None:
     first = run_pipeline(mirror, work, args.memory_limit)
     print("flows run (nothing changed) ...", file=sys.stderr)
     second = run_pipeline(mirror, work, args.memory_limit)
-    text = report(args.scale, floor, first, second, work)
+    print(f"flows run (one figure of {args.changed_source} changed) ...", file=sys.stderr)
+    path, before = change_one_figure(mirror, args.changed_source)
+    try:
+        third = run_pipeline(mirror, work, args.memory_limit)
+    finally:
+        path.write_bytes(before)
+    text = report(args.scale, floor, first, second, third, args.changed_source, work)
     (work / "report.md").write_text(text + "\n")
     print(text)
 

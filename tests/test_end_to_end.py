@@ -299,3 +299,53 @@ def test_a_run_knows_when_the_latest_release_is_what_it_would_build(mirror_url, 
     unreachable = Settings.from_env({"FLOWS_MIRROR": "http://127.0.0.1:9/nothing-here", "FLOWS_OFFLINE": "1",
                                      "FLOWS_GROUPS": str(GROUPS), "FLOWS_CACHE": str(release.parent / "data1-cache")})
     assert not already_published(manifest, contracts, sorted(contracts), unreachable)
+
+
+def test_a_changed_source_rebuilds_what_depends_on_it_and_carries_the_rest(tmp_path):
+    """One source file changes: only what depends on it is rebuilt, the tables that do not depend on
+    it are carried into the new release without being rewritten (the same file, hard-linked), and
+    the release is the one a run from scratch builds."""
+    import shutil
+
+    from .conftest import GROUPS, MIRROR
+
+    mirror = tmp_path / "mirror"
+    shutil.copytree(MIRROR, mirror)
+    out, data = tmp_path / "out", tmp_path / "data"
+    first = run_flows(str(mirror), data, out, FLOWS_GROUPS=str(GROUPS))
+    assert first.returncode == 0, first.stderr[-3000:]
+    previous = latest(out)
+    urssaf = next(mirror.rglob("etablissements-et-effectifs-salaries-au-niveau-commune-x-ape-last/exports/csv"))
+    urssaf.write_text(urssaf.read_text(encoding="utf-8").replace(";33;2405;", ";33;2406;", 1), encoding="utf-8")
+
+    second = run_flows(str(mirror), data, out, FLOWS_GROUPS=str(GROUPS))
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert f"changed since release {previous.name}: urssaf_effectifs_commune; only the" in second.stdout
+    current = latest(out)
+    assert current != previous
+    manifest = json.loads((current / "manifest.json").read_text())
+    independent = sorted(t for t, m in manifest["tables"].items() if "urssaf_effectifs_commune" not in m["sources"])
+    assert independent == ["commuting_flows", "territories", "territories_geo"]
+    for table, entry in manifest["tables"].items():
+        carried = (current / entry["file"]).stat().st_ino == (previous / entry["file"]).stat().st_ino
+        assert carried == (table in independent), table
+    assert (current / "territory_indicators.parquet").read_bytes() != (previous / "territory_indicators.parquet").read_bytes()
+
+    scratch = run_flows(str(mirror), tmp_path / "data2", tmp_path / "out2", FLOWS_GROUPS=str(GROUPS))
+    assert scratch.returncode == 0, scratch.stderr[-3000:]
+    rebuilt = latest(tmp_path / "out2")
+    assert sorted(p.name for p in rebuilt.iterdir()) == sorted(p.name for p in current.iterdir())
+    for path in current.iterdir():  # the same bytes; the text files name their release
+        if path.suffix in (".parquet", ".zip"):
+            assert path.read_bytes() == (rebuilt / path.name).read_bytes(), path.name
+        elif path.name != "manifest.json":
+            assert path.read_text().replace(current.name, rebuilt.name) == (rebuilt / path.name).read_text(), path.name
+    assert without_run_times(manifest) == without_run_times(json.loads((rebuilt / "manifest.json").read_text()))
+
+
+def without_run_times(manifest: dict) -> dict:
+    """A manifest without what differs between two runs that build the same release."""
+    manifest = {k: v for k, v in manifest.items() if k not in ("release_id", "created_at")}
+    manifest["sources"] = [{**s, "vintages": [{k: v for k, v in vintage.items() if k != "retrieved_at"}
+                                              for vintage in s["vintages"]]} for s in manifest["sources"]]
+    return manifest

@@ -88,7 +88,8 @@ def _run_job(settings) -> int:
     if (settings.output_path / "releases").is_dir():
         remove_abandoned_staging(settings.output_path / "releases")  # what a killed run left half-written
     before = read_latest(settings.output_path)
-    if before is not None and _already_published(settings, before):
+    changed = _sources_changed_since(settings, before) if before is not None else None
+    if changed == []:
         print(f"nothing changed: no new release; latest is still {before} (the same source files, code and "
               "settings: nothing fetched or rebuilt)")
         return 0
@@ -96,13 +97,18 @@ def _run_job(settings) -> int:
 
     from ..orchestration.automation import JOB_NAME
     from ..orchestration.definitions import build_definitions
+    from ..orchestration.plan import RunPlan
 
-    defs = build_definitions(settings)
+    plan = RunPlan.from_settings(settings)
+    defs = build_definitions(settings, plan)
+    selection, tags = _incremental_selection(plan, defs, before, changed)
     with DagsterInstance.from_config(str(dagster_home(settings.data_path))) as instance:
         result = defs.resolve_job_def(JOB_NAME).execute_in_process(
             instance=instance,
             raise_on_error=False,
             run_config={"loggers": {"console": {"config": {"log_level": settings.log_level}}}},
+            asset_selection=selection,
+            tags=tags,
         )
     print_set_aside(settings.data_path, result.run_id, failed=not result.success)
     if result.success:
@@ -132,14 +138,36 @@ def _run_job(settings) -> int:
     return 1
 
 
-def _already_published(settings, release: Path) -> bool:
-    """The latest release is what this run would build (pipelines.ingest.changes.already_published)."""
-    from ..ingest.changes import already_published
+def _sources_changed_since(settings, release: Path) -> list[str] | None:
+    """The sources that changed since `release` was built; None when it was built with other code
+    or settings (pipelines.ingest.changes.sources_changed_since)."""
+    from ..ingest.changes import sources_changed_since
     from ..ingest.contracts import load_contracts, selected_source_ids
 
     contracts = load_contracts()
     manifest = json.loads((release / "manifest.json").read_text(encoding="utf-8"))
-    return already_published(manifest, contracts, selected_source_ids(list(contracts), settings.sources), settings)
+    return sources_changed_since(manifest, contracts, selected_source_ids(list(contracts), settings.sources), settings)
+
+
+def _incremental_selection(plan, defs, before: Path | None, changed: list[str] | None) -> tuple[list | None, dict]:
+    """When only some sources changed and the warehouse still holds the latest release: the assets
+    that depend on them (the rest is kept as it is, and the release takes the files of the tables
+    not rebuilt from the latest one), with the run's tags. Otherwise everything (None)."""
+    from ..ingest.changes import build_fingerprint
+    from ..orchestration.assets import CARRY_FROM_TAG
+    from ..orchestration.automation import refresh_selection
+    from ..warehouse.state import holds_release
+
+    settings = plan.settings
+    if not changed or not holds_release(settings.data_path, settings.warehouse, before.name, build_fingerprint(settings)):
+        return None, {}
+    raw = [settings.raw_dir / f"{s}.{ext}" for s in plan.selected for ext in ("parquet", "provenance.json")]
+    if not all(p.is_file() for p in raw + [settings.raw_dir / f"{s}.parquet" for s in plan.derived]):
+        return None, {}
+    selection = refresh_selection(plan, list(defs.assets), changed)
+    print(f"changed since release {before.name}: {', '.join(changed)}; only the {len(selection)} assets "
+          "that depend on them are rebuilt")
+    return selection, {CARRY_FROM_TAG: before.name, "changed_sources": ",".join(changed)}
 
 
 NETWORK_HINT = (

@@ -89,23 +89,30 @@ def build_fingerprint(settings: Settings) -> str:
     return digest.hexdigest()
 
 
-def already_published(manifest: dict, contracts: dict[str, Contract], source_ids: list[str], settings: Settings) -> bool:
-    """True when a run would rebuild `manifest`'s release as it is: same code and settings (build
-    fingerprint), the same sources, and every source file verified to be the one the release was
-    built from (in the cache with that sha256, and the same at its location). Anything unsure,
-    such as a host that does not answer, is False: the run goes ahead and says what failed."""
+def sources_changed_since(manifest: dict, contracts: dict[str, Contract], source_ids: list[str],
+                          settings: Settings) -> list[str] | None:
+    """The sources whose files are not verified to be those `manifest`'s release was built from (in
+    the cache with that sha256, and the same at their location; a host that does not answer counts
+    as a change). None when the release was built with other code or settings (build fingerprint)
+    or from other sources: then everything is to be rebuilt."""
     if manifest.get("build", {}).get("fingerprint") != build_fingerprint(settings):
-        return False
+        return None
     published = {(s["source_id"], v["vintage"]): v["sha256"] for s in manifest["sources"] for v in s["vintages"]}
     if {s for s, _ in published} != set(source_ids):
-        return False
+        return None
     fetch_settings = FetchSettings.from_settings(settings)
     cache = Cache(fetch_settings.cache_dir)
-    for source_id in source_ids:
-        for vintage in contracts[source_id].vintages:
-            found = first_location(vintage.url, fetch_settings, cache)
-            if found is None or found[1] is None or found[1]["sha256"] != published.get((source_id, vintage.vintage)):
-                return False
-            if location_state(*found, fetch_settings) != "same":
-                return False
-    return True
+
+    def same_file(source_id: str, vintage) -> bool:
+        found = first_location(vintage.url, fetch_settings, cache)
+        if found is None or found[1] is None or found[1]["sha256"] != published.get((source_id, vintage.vintage)):
+            return False
+        return location_state(*found, fetch_settings) == "same"
+
+    return sorted(s for s in source_ids if not all(same_file(s, v) for v in contracts[s].vintages))
+
+
+def already_published(manifest: dict, contracts: dict[str, Contract], source_ids: list[str], settings: Settings) -> bool:
+    """True when a run would rebuild `manifest`'s release as it is: same code and settings, and
+    every source file verified to be the one the release was built from."""
+    return sources_changed_since(manifest, contracts, source_ids, settings) == []

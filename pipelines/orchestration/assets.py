@@ -16,6 +16,7 @@ from ..publish.release import publish
 from ..settings import Settings
 from ..warehouse.dbt_project import column_descriptions, dbt_environment, dbt_target_directory
 from ..warehouse.set_aside import set_aside_report_path
+from ..warehouse.state import forget_built_release, record_built_release
 from .plan import GROUP_CODE_REFERENCES, PASSAGE_INPUTS, SET_ASIDE_MODEL, RunPlan
 
 
@@ -73,6 +74,7 @@ def dbt_models_asset(plan: RunPlan) -> AssetsDefinition:
     def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, settings: Settings):
         # The dbt unit tests check code, not data: pytest runs them once (tests/test_dbt_unit.py).
         args = ["build", "--vars", json.dumps({"target_cog": plan.target_cog}), "--exclude-resource-type", "unit_test"]
+        forget_built_release(settings.data_path)  # from here the warehouse is no longer the latest release's
         with dbt_target_directory(settings) as target:
             with dbt_environment(settings):  # read by the dbt process when it starts
                 invocation = dbt.cli(args, context=context, target_path=target)
@@ -97,12 +99,14 @@ def release_asset(plan: RunPlan) -> AssetsDefinition:
         lineage = {t: sorted(plan.model_sources(m) & set(plan.selected)) for t, m in models.items()}
         report = set_aside_of_this_run(context, plan, settings)
         run_settings["group_codes_rebased"] = report.get("group_codes_rebased", [])
-        timings = {}
+        timings, fingerprint = {}, build_fingerprint(settings)
+        carried, carried_from = carried_tables(context, plan, settings)
         path, is_new = publish(settings.warehouse, plan.descriptors, plan.published, provenance, run_settings, settings.output_path,
                                column_docs=docs, table_sources=lineage, set_aside=report.get("set_aside"),
                                keep=settings.keep_releases, duckdb_config=settings.duckdb_config, timings=timings,
-                               build={"fingerprint": build_fingerprint(settings)})
+                               build={"fingerprint": fingerprint}, carried=carried, carried_from=carried_from)
         manifest = json.loads((path / "manifest.json").read_text())
+        record_built_release(settings.data_path, manifest["release_id"], fingerprint)
         if is_new:
             context.log.info(f"published release {manifest['release_id']} to {path}")
         else:
@@ -113,9 +117,25 @@ def release_asset(plan: RunPlan) -> AssetsDefinition:
             "path": str(path),
             "rows": MetadataValue.json({t: m["rows"] for t, m in manifest["tables"].items()}),
             "seconds_per_file": MetadataValue.json({f: round(s, 3) for f, s in timings.items()}),
+            "carried_tables": MetadataValue.json(sorted(carried)),
         })
 
     return release
+
+
+CARRY_FROM_TAG = "flows/carry_from"  # set by `flows run` on a run of what depends on changed sources
+
+
+def carried_tables(context: AssetExecutionContext, plan: RunPlan, settings: Settings) -> tuple[set[str], Path | None]:
+    """The published tables whose models this run did not rebuild, and the release to take their
+    files from: only in a run that `flows run` limited to what depends on the changed sources,
+    after checking that the warehouse held that release."""
+    release_id = context.run.tags.get(CARRY_FROM_TAG)
+    selection = context.run.asset_selection
+    if not release_id or selection is None:
+        return set(), None
+    carried = {t for t in plan.published if AssetKey([plan.descriptors[t].model]) not in selection}
+    return carried, settings.output_path / "releases" / release_id
 
 
 def set_aside_of_this_run(context: AssetExecutionContext, plan: RunPlan, settings: Settings) -> dict:

@@ -21,8 +21,8 @@ from .console import flows_console
 from .plan import RunPlan
 
 
-def build_definitions(settings: Settings) -> Definitions:
-    plan = RunPlan.from_settings(settings)
+def build_definitions(settings: Settings, plan: RunPlan | None = None) -> Definitions:
+    plan = plan or RunPlan.from_settings(settings)
     assets = all_assets(plan)
     # dbt through flows-dbt, which dies with the run that started it (pipelines/warehouse/dbt_child.py)
     dbt = FlowsDbtCli(project_dir=plan.dbt, dbt_executable=str(Path(sys.executable).parent / "flows-dbt"))

@@ -123,7 +123,8 @@ def publish(warehouse: Path, descriptors: dict[str, TableDescriptor], tables: li
             settings: dict, out: Path, column_docs: dict[str, dict[str, str]] | None = None,
             table_sources: dict[str, list[str]] | None = None, set_aside: list[dict] | None = None,
             keep: int | None = None, duckdb_config: dict | None = None, timings: dict | None = None,
-            build: dict | None = None) -> tuple[Path, bool]:
+            build: dict | None = None, carried: set[str] = frozenset(), carried_from: Path | None = None,
+            ) -> tuple[Path, bool]:
     """Write a complete release of `tables` from the warehouse and point `latest.json` at it.
 
     column_docs: per table, column -> description (dbt YAML); table_sources: per table, the source
@@ -131,7 +132,8 @@ def publish(warehouse: Path, descriptors: dict[str, TableDescriptor], tables: li
     vintage, what the run set aside (pipelines.warehouse.set_aside), kept in the manifest; keep: the
     releases to keep (None: all); duckdb_config: DuckDB's memory limit and threads (Settings);
     timings, when given, receives the seconds each published file took to write; build: what the
-    run was built with (its build fingerprint), kept in the manifest. Returns the
+    run was built with (its build fingerprint), kept in the manifest; carried: tables whose files
+    are taken from release `carried_from` as they are (their models were not rebuilt). Returns the
     release now current and whether it is new: when the tables and the source files are the same
     as in the latest release, nothing is published."""
     column_docs = column_docs or {t: {} for t in tables}
@@ -144,7 +146,7 @@ def publish(warehouse: Path, descriptors: dict[str, TableDescriptor], tables: li
     staging.mkdir()
     try:
         manifest = write_release(staging, release_id, warehouse, descriptors, tables, provenance, settings, column_docs,
-                                 table_sources, set_aside, duckdb_config, timings, build)
+                                 table_sources, set_aside, duckdb_config, timings, build, carried, carried_from)
         current = read_latest(out)
         if current is not None and same_content(manifest, json.loads((current / "manifest.json").read_text())):
             shutil.rmtree(staging)
@@ -162,20 +164,25 @@ def publish(warehouse: Path, descriptors: dict[str, TableDescriptor], tables: li
 def write_release(staging: Path, release_id: str, warehouse: Path, descriptors: dict[str, TableDescriptor],
                   tables: list[str], provenance: list[dict],
                   settings: dict, column_docs: dict, table_sources: dict, set_aside: list[dict] | None = None,
-                  duckdb_config: dict | None = None, timings: dict | None = None, build: dict | None = None) -> dict:
+                  duckdb_config: dict | None = None, timings: dict | None = None, build: dict | None = None,
+                  carried: set[str] = frozenset(), carried_from: Path | None = None) -> dict:
     """Every file of a release into `staging`; returns its manifest."""
     timings = {} if timings is None else timings
+    previous_tables = json.loads((carried_from / "manifest.json").read_text())["tables"] if carried else {}
     with duckdb.connect(str(warehouse), read_only=True, config=duckdb_config or {}) as con:
         # DuckDB writes an ordered COPY in order whatever its threads: identical inputs give identical
         # bytes (checked at national size with 1 to 3 threads, and by every nothing-changed run)
         manifest_tables = {}
         for t in sorted(tables):
-            started = time.perf_counter()
-            manifest_tables[t] = export_table(con, descriptors[t], staging / f"{t}.parquet")
-            timings[f"{t}.parquet"] = time.perf_counter() - started
+            if t in carried:
+                manifest_tables[t] = carry_table(previous_tables[t], carried_from, staging, timings)
+            else:
+                started = time.perf_counter()
+                manifest_tables[t] = export_table(con, descriptors[t], staging / f"{t}.parquet")
+                timings[f"{t}.parquet"] = time.perf_counter() - started
             manifest_tables[t]["sources"] = table_sources[t]
             manifest_tables[t]["licence"] = table_licence([p for p in provenance if p["source_id"] in table_sources[t]])
-            if descriptors[t].format != "geoparquet" and fits_a_spreadsheet(manifest_tables[t]["rows"]):
+            if t not in carried and descriptors[t].format != "geoparquet" and fits_a_spreadsheet(manifest_tables[t]["rows"]):
                 started = time.perf_counter()
                 manifest_tables[t]["csv"] = write_csv_zip(con, descriptors[t].model, descriptors[t].sort_keys,
                                                           staging / f"{t}.csv.zip")
@@ -200,6 +207,20 @@ def write_release(staging: Path, release_id: str, warehouse: Path, descriptors: 
         card = table_card(t, manifest, descriptors[t], [p for p in provenance if p["source_id"] in table_sources[t]])
         (staging / f"{t}.README.md").write_text(card, encoding="utf-8")
     return manifest
+
+
+def carry_table(entry: dict, previous: Path, staging: Path, timings: dict) -> dict:
+    """A table's files taken from the previous release as they are (a hard link, or a copy across
+    file systems), with its manifest entry: no byte of it is rewritten."""
+    files = [entry["file"]] + ([entry["csv"]["file"]] if "csv" in entry else [])
+    for name in files:
+        started = time.perf_counter()
+        try:
+            os.link(previous / name, staging / name)
+        except OSError:
+            shutil.copy2(previous / name, staging / name)
+        timings[name] = time.perf_counter() - started
+    return dict(entry)
 
 
 def fits_a_spreadsheet(rows: int) -> bool:

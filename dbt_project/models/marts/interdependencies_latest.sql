@@ -16,23 +16,36 @@ ledger as (
 territories as (
     select level, code from {{ ref('territories') }}
 ),
--- every pair once with its land and electricity terms both ways: each flow of the ledger seen
--- from both ends, and the pairs of the commuting table, grouped in one pass
-both_ways as (
-    select level, origin_code as code_a, destination_code as code_b, flow_kind, value, true as a_to_b from ledger
+-- every pair of territories once, unordered (lo < hi), with its land and electricity terms in both
+-- directions, from the flows of the ledger and the pairs of the commuting table (which holds both
+-- orders) grouped in one pass; then each pair in its two orders. Half the groups of grouping the
+-- ordered pairs: the grouping fits a 2 GB memory limit at national scale.
+unordered as (
+    select level, least(origin_code, destination_code) as code_lo, greatest(origin_code, destination_code) as code_hi,
+        flow_kind, value, origin_code < destination_code as lo_to_hi
+    from ledger
     union all
-    select level, destination_code, origin_code, flow_kind, value, false from ledger
-    union all
-    select level, code_a, code_b, null, null, null from {{ ref('interdependencies') }}
+    select level, code_a, code_b, null, null, null from {{ ref('interdependencies') }} where code_a < code_b
+),
+unordered_terms as (
+    select level, code_lo, code_hi,
+        max(value) filter (where flow_kind = 'housing_land_for_jobs' and lo_to_hi) as land_lo_hi,
+        max(value) filter (where flow_kind = 'housing_land_for_jobs' and not lo_to_hi) as land_hi_lo,
+        max(value) filter (where flow_kind = 'electricity_transfer' and lo_to_hi) as elec_lo_hi,
+        max(value) filter (where flow_kind = 'electricity_transfer' and not lo_to_hi) as elec_hi_lo
+    from unordered
+    group by all
 ),
 pair_terms as (
-    select level, code_a, code_b,
-        max(value) filter (where flow_kind = 'housing_land_for_jobs' and a_to_b) as land_ab,
-        max(value) filter (where flow_kind = 'housing_land_for_jobs' and not a_to_b) as land_ba,
-        max(value) filter (where flow_kind = 'electricity_transfer' and a_to_b) as elec_ab,
-        max(value) filter (where flow_kind = 'electricity_transfer' and not a_to_b) as elec_ba
-    from both_ways
-    group by all
+    select level,
+        case when flip then code_hi else code_lo end as code_a,
+        case when flip then code_lo else code_hi end as code_b,
+        case when flip then land_hi_lo else land_lo_hi end as land_ab,
+        case when flip then land_lo_hi else land_hi_lo end as land_ba,
+        case when flip then elec_hi_lo else elec_lo_hi end as elec_ab,
+        case when flip then elec_lo_hi else elec_hi_lo end as elec_ba
+    from unordered_terms
+    cross join (values (false), (true)) as orientation(flip)
 ),
 known_pairs as (
     select p.* from pair_terms as p
