@@ -45,9 +45,10 @@ VARIABLES = (
     Variable("FLOWS_GROUPS", "none", "a CSV of custom groups (`group_id,group_name,commune_code`): adds the `group` "
              "level. Checked before any heavy work: codes known to some geography, one row per group and commune, at "
              "most 2,000 groups and 10 groups per commune, no group named `outside` (reserved for the communes in no group)"),
-    Variable("FLOWS_MEMORY_LIMIT", "60 % of the machine's memory", "the most DuckDB may use in dbt's build and in "
-             "publication (`4GB`, `1500MiB`); beyond it DuckDB spills to `FLOWS_DATA/duckdb_tmp/`, which every run "
-             "empties first"),
+    Variable("FLOWS_MEMORY_LIMIT", "2 GiB (60 % of the machine's memory if less)", "the most DuckDB may use in "
+             "dbt's build and in publication (`4GB`, `1500MiB`); beyond it DuckDB spills to `FLOWS_DATA/duckdb_tmp/`, "
+             "which every run empties first. With 2 GiB a national build peaks under 3 GiB in all and takes no longer "
+             "than with more (docs/performance.md)"),
     Variable("FLOWS_THREADS", "the machine's cores", "DuckDB's threads in dbt's build and in publication"),
     Variable("FLOWS_LOCK_WAIT", "`0`", "seconds a run waits for another run on the same `FLOWS_DATA` before refusing"),
     Variable("FLOWS_ROWCOUNT_TOLERANCE", "`0.5`", "largest relative change of rows per table and year against the "
@@ -67,6 +68,7 @@ VARIABLES = (
 
 MEMORY = re.compile(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE)
 DEFAULT_SHARE_OF_RAM = 0.6  # room for the operating system, Python and the Parquet writers
+DEFAULT_MEMORY_LIMIT_MIB = 2048  # a national build then peaks under 3 GiB in all (docs/performance.md)
 
 
 class Settings(ConfigurableResource):
@@ -166,13 +168,13 @@ class Settings(ConfigurableResource):
 
 
 def memory_limit(setting: str) -> str:
-    """FLOWS_MEMORY_LIMIT (e.g. `4GB`, `1500MiB`), or 60 % of the machine's memory."""
+    """FLOWS_MEMORY_LIMIT (e.g. `4GB`, `1500MiB`), or 2 GiB, or 60 % of the machine's memory if less."""
     if setting:
         if not MEMORY.fullmatch(setting):
             raise SettingsError(f"FLOWS_MEMORY_LIMIT={setting!r} is not an amount of memory such as 4GB or 1500MiB")
         return setting.replace(" ", "")
     total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    return f"{int(total * DEFAULT_SHARE_OF_RAM) >> 20}MiB"
+    return f"{min(DEFAULT_MEMORY_LIMIT_MIB, int(total * DEFAULT_SHARE_OF_RAM) >> 20)}MiB"
 
 
 def threads(setting: str) -> int:

@@ -306,7 +306,7 @@ def test_duckdb_memory_is_bounded_and_a_killed_runs_spill_files_are_removed(mirr
     assert "| 953.6 MiB |  True | 3 |" in shown.stdout
     bad = run_flows(mirror_url, tmp_path / "data", tmp_path / "out", FLOWS_MEMORY_LIMIT="lots")
     assert bad.returncode == 2 and "FLOWS_MEMORY_LIMIT='lots'" in bad.stderr
-    assert memory_limit("").endswith("MiB")
+    assert memory_limit("").endswith("MiB") and int(memory_limit("")[:-3]) <= 2048  # 2 GiB, less on a small machine
     from pipelines.settings import Settings, SettingsError
 
     assert Settings.from_env({"FLOWS_THREADS": "3", "FLOWS_MEMORY_LIMIT": "2GB"}).duckdb_config == {"memory_limit": "2GB", "threads": 3}
