@@ -101,9 +101,27 @@ def test_urban_rural_matrix_sums_the_commune_ledger(tables):
         assert all(matrix[k] == pytest.approx(ledger[k], abs=1e-3) for k in ledger)
     classes = {c for (c,) in sql(tables, "select distinct origin_class from {urban_rural_matrix} where classification = 'density_grid'")}
     assert classes == {"urban", "intermediate", "rural"}
-    rural_to_urban = sql(tables, """select value from {urban_rural_matrix} where classification = 'density_grid'
-        and flow_kind = 'electricity_transfer' and origin_class = 'rural' and destination_class = 'urban' and year = 2022""")
-    assert rural_to_urban and rural_to_urban[0][0] > 0  # the rural dam and wind farm feed the cities
+    rural_to_rural = sql(tables, """select value from {urban_rural_matrix} where classification = 'density_grid'
+        and flow_kind = 'electricity_transfer' and origin_class = 'rural' and destination_class = 'rural' and year = 2022""")
+    assert rural_to_rural and rural_to_rural[0][0] > 0  # the Bugey's surplus commune covers a neighbour's deficit
+
+
+def test_modelled_transfers_stay_within_their_perimeter(tables):
+    """A commune's surplus goes to communes of its EPCI, an EPCI's to EPCIs of its région
+    (docs/methods.md, modelled transfers): the Bugey's wind farm no longer feeds Lyon commune by
+    commune, but the Bugey's EPCI still covers part of the Métropole's deficit."""
+    crossing = sql(tables, """select m.level, m.origin_code, m.destination_code
+        from {material_flows} as m
+        join {territories} as o on o.level = m.level and o.code = m.origin_code
+        join {territories} as d on d.level = m.level and d.code = m.destination_code
+        where m.method = 'modelled' and ((m.level = 'commune' and o.epci_code is distinct from d.epci_code)
+                                         or (m.level = 'epci' and o.region_code is distinct from d.region_code))""")
+    assert crossing == []
+    levels = dict(sql(tables, "select level, count(*) from {material_flows} where method = 'modelled' group by all"))
+    assert levels["commune"] > 0 and levels["epci"] > 0
+    lyon_from_bugey = sql(tables, """select sum(value) from {material_flows} where flow_kind = 'electricity_transfer'
+        and level = 'epci' and origin_code = '200040350' and destination_code = '200046977'""")
+    assert lyon_from_bugey[0][0] > 0
 
 
 def declared_indicators() -> list[list[str]]:

@@ -67,8 +67,9 @@ FLOW_KINDS = (
     FlowKind("electricity_transfer", "Électricité : surplus couvrant un déficit", "modelled", "MWh", 0,
              ("electricity_from_a_surplus_to_b_mwh", "electricity_from_b_surplus_to_a_mwh"), "electricity_year",
              "Convention comptable, pas un flux physique : le surplus de production d'un territoire est réparti entre "
-             "les territoires en déficit de la même région, au prorata. Le modèle ignore le réseau, l'heure, le "
-             "stockage et les échanges entre régions ; à un niveau plus agrégé les surplus et déficits internes "
+             "les territoires en déficit du même périmètre (l'EPCI pour des communes, la région au-delà), au prorata. "
+             "Le modèle ignore le réseau, l'heure, le stockage et les échanges entre périmètres ; à un niveau plus "
+             "agrégé les surplus et déficits internes "
              "se compensent d'abord."),
 )
 SENTENCES = {

@@ -30,13 +30,9 @@ pairs as (
 land as (
     select level, year, origin_code, destination_code, value from {{ ref('int_housing_land_levels') }}
 ),
--- the electricity terms of a pair from the two balances (macro transfer_mwh), not from the
--- commune-by-commune ledger int_electricity_transfers, which holds the same values
-balances as (
-    select level, year, code, region_code, balance_mwh from {{ ref('int_energy_balance') }}
-),
-perimeters as (
-    {{ perimeter_totals('balances') }}
+electricity as (
+    select level, year, origin_code, destination_code, value from {{ ref('int_modelled_transfers') }}
+    where flow_kind = 'electricity_transfer'
 ),
 totals as (
     select level, code, year, employed_residents, jobs_filled, totals_source from {{ ref('int_flow_totals') }}
@@ -82,10 +78,8 @@ select
     )), 3) as distance_km,
     round(coalesce(land_ab.value, case when land_year.year is not null then 0 end), 6) as housing_land_a_for_jobs_in_b_ha,
     round(coalesce(land_ba.value, case when land_year.year is not null then 0 end), 6) as housing_land_b_for_jobs_in_a_ha,
-    round(coalesce(case when bal_b.balance_mwh > 0 and bal_a.balance_mwh < 0 then {{ transfer_mwh('bal_b', 'bal_a', 'per') }} end,
-                   case when elec_year.year is not null then 0 end), 6) as electricity_from_b_surplus_to_a_mwh,
-    round(coalesce(case when bal_a.balance_mwh > 0 and bal_b.balance_mwh < 0 then {{ transfer_mwh('bal_a', 'bal_b', 'per') }} end,
-                   case when elec_year.year is not null then 0 end), 6) as electricity_from_a_surplus_to_b_mwh
+    round(coalesce(elec_ba.value, case when elec_year.year is not null then 0 end), 6) as electricity_from_b_surplus_to_a_mwh,
+    round(coalesce(elec_ab.value, case when elec_year.year is not null then 0 end), 6) as electricity_from_a_surplus_to_b_mwh
 from exact as p
 left join totals as ta on ta.level = p.level and ta.year = p.year and ta.code = p.code_a
 left join totals as tb on tb.level = p.level and tb.year = p.year and tb.code = p.code_b
@@ -93,9 +87,7 @@ left join points as pa on pa.level = p.level and pa.code = p.code_a
 left join points as pb on pb.level = p.level and pb.code = p.code_b
 left join land as land_ab on land_ab.level = p.level and land_ab.year = p.year and land_ab.origin_code = p.code_a and land_ab.destination_code = p.code_b
 left join land as land_ba on land_ba.level = p.level and land_ba.year = p.year and land_ba.origin_code = p.code_b and land_ba.destination_code = p.code_a
-left join balances as bal_a on bal_a.level = p.level and bal_a.year = p.year and bal_a.code = p.code_a
-left join balances as bal_b on bal_b.level = p.level and bal_b.year = p.year and bal_b.code = p.code_b
-    and bal_b.region_code = bal_a.region_code  -- a transfer stays within the région
-left join perimeters as per on per.level = p.level and per.year = p.year and per.region_code = bal_b.region_code
+left join electricity as elec_ab on elec_ab.level = p.level and elec_ab.year = p.year and elec_ab.origin_code = p.code_a and elec_ab.destination_code = p.code_b
+left join electricity as elec_ba on elec_ba.level = p.level and elec_ba.year = p.year and elec_ba.origin_code = p.code_b and elec_ba.destination_code = p.code_a
 left join (select distinct level, year from {{ ref('int_energy_balance') }}) as elec_year on elec_year.level = p.level and elec_year.year = p.year
 left join (select distinct level, year from land) as land_year on land_year.level = p.level and land_year.year = p.year

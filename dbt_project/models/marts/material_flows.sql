@@ -1,7 +1,12 @@
 -- One long ledger of every flow between territories, in physical units, with how it was obtained.
 -- New flow kinds are new rows, not new columns. A commuting direction that a truncated census
 -- edition does not publish is a row with value null and its status, never a zero.
-with ledger as (
+with modelled_kinds as (
+    select * from (values
+        ('electricity_transfer', 'MWh', 'odre_registre_production,ore_conso_elec_gaz')
+    ) as k (flow_kind, unit, source_ids)
+),
+ledger as (
     select 'commuters' as flow_kind, level, year, origin_code, destination_code,
         workers as value, 'workers' as unit, 'observed' as method, value_status, 'insee_mobpro_flux' as source_ids
     from {{ ref('commuting_flows') }}
@@ -10,9 +15,10 @@ with ledger as (
         'cerema_enaf,insee_mobpro_flux'
     from {{ ref('int_housing_land_levels') }}
     union all
-    select 'electricity_transfer', level, year, origin_code, destination_code, value, 'MWh', 'modelled', 'complete',
-        'odre_registre_production,ore_conso_elec_gaz'
-    from {{ ref('int_electricity_transfers') }}
+    select t.flow_kind, t.level, t.year, t.origin_code, t.destination_code, t.value, k.unit, 'modelled', 'complete',
+        k.source_ids
+    from {{ ref('int_modelled_transfers') }} as t
+    join modelled_kinds as k using (flow_kind)
 )
 select flow_kind, level, year, origin_code, destination_code, round(value, 6) as value, unit, method, value_status,
     source_ids
