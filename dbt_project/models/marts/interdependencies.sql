@@ -27,8 +27,10 @@ pairs as (
     group by all
     having bool_or(workers > 0 or workers is null)
 ),
+-- the land of the census years only: the pairs are per census year
 land as (
     select level, year, origin_code, destination_code, value from {{ ref('int_housing_land_levels') }}
+    where year in (select year from {{ ref('int_census_editions') }})
 ),
 electricity as (
     select level, year, origin_code, destination_code, value from {{ ref('int_modelled_transfers') }}
