@@ -213,6 +213,42 @@ def urssaf(con, tmp: Path, years: tuple[int, ...], geography: int, scale: float)
     return path.read_bytes()
 
 
+AGRESTE_CROPS = (("1", "Céréales"), ("2", "Oléagineux, protéagineux, plantes à fibres  (Total)"),
+                 ("9", "Fourrages et superficies toujours en herbe"), ("11", "Vignes"), ("13", "Jachères"),
+                 ("101", "_Blé tendre"))
+
+
+def agreste(con, tmp: Path, census: int, geography: int) -> bytes:
+    """The agricultural census table G_1013 as Disar ships it (the fixture's layout): farms in 90 %
+    of the communes under 5,000 inhabitants, département subtotals (twelve dots), two size classes,
+    six crop rows (one a sub-group) and two measures per place, 2 % of the cells secret."""
+    crops = ", ".join(f"('{code}', '{label}')" for code, label in AGRESTE_CROPS)
+    dots = "." * 12
+    path = tmp / f"FDS_G_1013_{census}.txt"
+    copy_csv(con, f"""
+        with places as (
+            select code as com, dep, reg from communes
+            where {current(geography)} and population < 5000 and u(code, 'farm') < 0.9
+            union all
+            select distinct '{dots}', dep, reg from communes),
+        cells as (
+            select * from places,
+                (values ('0', 'Ensemble des exploitations (hors pacages collectifs)', 1.0), ('1', 'Moins de 20 ha', 0.2)) s(size_code, size, share),
+                (values {crops}) c(crop_code, crop),
+                (values ('1', 'Exploitations (nombre)'), ('2', 'Superficie correspondante (hectares)')) m(measure_code, measure))
+        select 'G_1013' as NOM, {census} as ANNREF, case when length(dep) = 3 then 'DOM' else 'METRO' end as FRDOM,
+               'NR' || reg as REGION, dep as DEP, com as COM, size_code as G_1013_MOD_DIM1, size as G_1013_LIB_DIM1,
+               crop_code as G_1013_MOD_DIM2, crop as G_1013_LIB_DIM2, '0' as G_1013_MOD_DIM3, 'Ensemble' as G_1013_LIB_DIM3,
+               measure_code as G_1013_MOD_DIM4, measure as G_1013_LIB_DIM4,
+               case when u(com || crop_code, 'secret') < 0.02 then null
+                    when measure_code = '1' then greatest(1, cast(20 * u(com || crop_code, 'n') as integer))
+                    else cast(share * (case when com = '{dots}' then 300 else 1 end) * 400 * u(com || crop_code, 'ha') as integer)
+               end as VALEUR,
+               '' as QUALITE
+        from cells order by dep, com, size_code, crop_code, measure_code""", path)
+    return zipped({path.name: path})
+
+
 def ore(con, tmp: Path, years: range, geography: int, scale: float) -> bytes:
     """Electricity for every commune and gas for 30 % of them, every year; `scale` operators."""
     operators = max(1, round(scale))
@@ -417,6 +453,8 @@ def build(mirror: Path, scale: float = 1.0, seed: int = 42, say=print) -> dict[s
         put("insee_cog_regions", 2026, references["regions"])
         v = contracts["insee_populations_legales"].latest
         put("insee_populations_legales", v.vintage, populations(con, tmp, v.geography))
+        for v in contracts["agreste_recensement_agricole"].vintages:
+            put("agreste_recensement_agricole", v.vintage, agreste(con, tmp, v.vintage, v.geography))
     books = membership_books(con, 2026)
     put("insee_epci", 2026, books["epci"])
     put("insee_aav2020", 2026, books["aav"])

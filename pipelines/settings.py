@@ -49,6 +49,8 @@ VARIABLES = (
              "dbt's build and in publication (`4GB`, `1500MiB`); beyond it DuckDB spills to `FLOWS_DATA/duckdb_tmp/`, "
              "which every run empties first. With 2 GiB a national build peaks under 3 GiB in all and takes no longer "
              "than with more (docs/performance.md)"),
+    Variable("FLOWS_FOOD_LAND_PER_INHABITANT_HA", "`0.4`", "the farmland one inhabitant needs (ha), for the food-land "
+             "balance and the `food_land` flows (docs/methods.md); another diet, another figure"),
     Variable("FLOWS_THREADS", "the machine's cores", "DuckDB's threads in dbt's build and in publication"),
     Variable("FLOWS_LOCK_WAIT", "`0`", "seconds a run waits for another run on the same `FLOWS_DATA` before refusing"),
     Variable("FLOWS_ROWCOUNT_TOLERANCE", "`0.5`", "largest relative change of rows per table and year against the "
@@ -96,6 +98,7 @@ class Settings(ConfigurableResource):
     max_uncompressed_bytes: int = 4 << 30
     log_level: str = "INFO"
     serve_quiet: bool = False
+    food_land_per_inhabitant_ha: float | None = None  # None: the dbt project's default
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -139,6 +142,7 @@ class Settings(ConfigurableResource):
             max_uncompressed_bytes=number("FLOWS_MAX_UNCOMPRESSED_BYTES", "max_uncompressed_bytes"),
             log_level=(text("FLOWS_LOG_LEVEL") or cls.model_fields["log_level"].default).upper(),
             serve_quiet=text("FLOWS_SERVE_QUIET") == "1",
+            food_land_per_inhabitant_ha=positive(text("FLOWS_FOOD_LAND_PER_INHABITANT_HA"), "FLOWS_FOOD_LAND_PER_INHABITANT_HA"),
         )
 
     @property
@@ -175,6 +179,19 @@ def memory_limit(setting: str) -> str:
         return setting.replace(" ", "")
     total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     return f"{min(DEFAULT_MEMORY_LIMIT_MIB, int(total * DEFAULT_SHARE_OF_RAM) >> 20)}MiB"
+
+
+def positive(setting: str, name: str) -> float | None:
+    """A number above 0, or None when unset."""
+    if not setting:
+        return None
+    try:
+        value = float(setting)
+    except ValueError:
+        raise SettingsError(f"{name}={setting!r} is not a number") from None
+    if not value > 0:
+        raise SettingsError(f"{name}={setting!r} must be more than 0")
+    return value
 
 
 def threads(setting: str) -> int:

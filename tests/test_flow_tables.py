@@ -45,7 +45,7 @@ def test_each_flow_kind_has_its_method_and_unit(tables):
     # and that pair rows mirror each other are dbt tests (dbt_project/tests/), run by every build
     methods = sql(tables, "select distinct flow_kind, method, unit from {material_flows} order by all")
     assert methods == [("commuters", "observed", "workers"), ("electricity_transfer", "modelled", "MWh"),
-                       ("housing_land_for_jobs", "allocated", "ha")]
+                       ("food_land", "modelled", "ha"), ("housing_land_for_jobs", "allocated", "ha")]
 
 
 def haversine_km(a, b):
@@ -145,3 +145,32 @@ def test_every_declared_indicator_is_published_in_order_and_with_values(tables):
     counts = {n: sql(tables, f"SELECT count({n}) FROM {{territory_indicators}}")[0][0] for n in declared}
     # every entry yields values (a category the fixture lacks, such as bioenergy, may stay empty)
     assert [names for names in entries if not any(counts[n] for n in names)] == []
+
+
+def test_food_land_balance_and_flows_from_the_census_farmland(tables):
+    """The fixture's farmland (make_fixtures.FARMLAND_2010, by commune of the farms' headquarters in
+    the 2010 geography) against its population x 0.4 ha, and its surplus sent to the deficits of
+    the same région at EPCI level, worked out here by hand."""
+    from .fixtures.make_fixtures import FARMLAND_2010, POPULATION
+
+    need = 0.4
+    productive = {c: sum(a or 0 for crop, a in crops.items() if crop != "Jachères") for c, crops in FARMLAND_2010.items()}
+    rows = {c: (a, p, b) for c, a, p, b in sql(tables, """select code, agricultural_area_ha, productive_agricultural_area_ha,
+        food_land_balance_ha from {territory_indicators} where level = 'commune' and year = 2010""")}
+    assert rows["01001"] == pytest.approx((1065, 1030, 1030 - 859 * need))
+    assert rows["01004"][1] == pytest.approx(productive["01004"] + productive["01002"])  # 01002 merged into 01004 since
+    assert rows["01453"][1] + rows["01414"][1] == pytest.approx(1800)  # a secret cell counts as missing; 01414 left since
+    assert rows["75056"] == (None, 0, pytest.approx(-POPULATION["75056"] * need))  # no farm: no area, a need
+    balance = dict(sql(tables, """select code, food_land_balance_ha from {territory_indicators}
+                                  where level = 'epci' and year = 2010"""))
+    flows = dict(((o, d), v) for o, d, v in sql(tables, """select origin_code, destination_code, value from {material_flows}
+                                                        where flow_kind = 'food_land' and level = 'epci'"""))
+    ain_surplus = {"200040350", "200069193"}  # CC Bugey Sud, CC de la Dombes
+    ain_deficit = {"200046977", "240100883"}  # Métropole de Lyon, CC de la Plaine de l'Ain
+    surplus, deficit = sum(balance[c] for c in ain_surplus), -sum(balance[c] for c in ain_deficit)
+    assert surplus < deficit  # région 84's surplus is all sent: min(S, D) = S
+    for s in ain_surplus:
+        for d in ain_deficit:
+            assert flows[(s, d)] == pytest.approx(surplus * balance[s] / surplus * -balance[d] / deficit, abs=1e-6)
+    assert sum(v for (o, _), v in flows.items() if o in ain_surplus) == pytest.approx(surplus)
+    assert not any(o in ain_surplus and d not in ain_deficit for o, d in flows)  # nothing leaves the région

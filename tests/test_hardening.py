@@ -388,3 +388,22 @@ def test_an_oversized_groups_file_is_refused_before_reading(tmp_path, monkeypatc
         f.truncate(MAX_GROUPS_FILE_BYTES + 1)
     with pytest.raises(GroupsFileError, match="weighs"):
         materialise_groups(str(groups), tmp_path)
+
+
+def test_the_food_land_parameter_is_checked_passed_to_dbt_and_fingerprinted(tmp_path):
+    from pipelines.ingest.changes import build_fingerprint
+    from pipelines.orchestration.assets import dbt_vars
+    from pipelines.settings import Settings, SettingsError
+
+    base = {"FLOWS_DATA": str(tmp_path / "data")}
+    for wrong in ("0", "-0.2", "beaucoup"):
+        with pytest.raises(SettingsError, match="FLOWS_FOOD_LAND_PER_INHABITANT_HA"):
+            Settings.from_env({**base, "FLOWS_FOOD_LAND_PER_INHABITANT_HA": wrong})
+    default, vegetarian = Settings.from_env(base), Settings.from_env({**base, "FLOWS_FOOD_LAND_PER_INHABITANT_HA": "0.25"})
+
+    class Plan:
+        target_cog = 2026
+
+    assert dbt_vars(Plan, default) == {"target_cog": 2026}  # dbt_project.yml's default
+    assert dbt_vars(Plan, vegetarian) == {"target_cog": 2026, "food_land_per_inhabitant_ha": 0.25}
+    assert build_fingerprint(default) != build_fingerprint(vegetarian)  # another hypothesis: not "nothing changed"

@@ -17,6 +17,7 @@
         ('land_take', 'total_m2', 'm2', ['commune_code']),
         ('energy_consumption', energy | join(' + '), 'MWh', ['commune_code']),
         ('electricity_production', 'produced_mwh', 'MWh', ['commune_code']),
+        ('agricultural_area', 'area_ha', 'ha', ['commune_code']),
         ('epci_membership', none, none, ['commune_code']),
         ('density_grid', none, none, ['commune_code']),
         ('aav2020', none, none, ['commune_code']),

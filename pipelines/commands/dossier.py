@@ -71,6 +71,12 @@ FLOW_KINDS = (
              "Le modèle ignore le réseau, l'heure, le stockage et les échanges entre périmètres ; à un niveau plus "
              "agrégé les surplus et déficits internes "
              "se compensent d'abord."),
+    FlowKind("food_land", "Terres agricoles : surplus couvrant des besoins alimentaires", "modelled", "ha", 0,
+             ("food_land_from_a_surplus_to_b_ha", "food_land_from_b_surplus_to_a_ha"), "food_land_year",
+             "Convention comptable, pas un flux de denrées : la surface agricole d'un territoire (recensement "
+             "agricole, comptée au siège des exploitations) au-delà de ce qu'il faut pour nourrir ses habitants "
+             "(paramètre par habitant) est répartie entre les territoires en déficit du même périmètre, au prorata. "
+             "Elle ne dit pas où vont les produits : ils partent souvent loin, à l'export ou à l'industrie."),
 )
 SENTENCES = {
     "commuters": "En {year}, {ab} résidant à {a} travaillent à {b} ; {ba} font le trajet inverse.",
@@ -78,6 +84,8 @@ SENTENCES = {
                              "de {b} ; {ba} dans l'autre sens.",
     "electricity_transfer": "En {year}, le modèle attribue {ab} du surplus d'électricité de {a} à la couverture du "
                             "déficit de {b} ; {ba} dans l'autre sens.",
+    "food_land": "Au recensement agricole de {year}, le modèle attribue {ab} de terres agricoles en surplus de {a} aux "
+                 "besoins alimentaires des habitants de {b} ; {ba} dans l'autre sens.",
 }
 
 
@@ -355,10 +363,9 @@ def latest_of(release: Release, a: Side, b: Side, aggregated: bool, series: dict
     return {kind: years[-1] for kind, years in series.items() if years}
 
 
-AGGREGATED_CAVEATS = {
-    "electricity_transfer": " Pour un périmètre, ce sont les sommes des transferts modélisés entre communes : le modèle "
-                            "appliqué au périmètre entier compenserait d'abord les surplus et déficits de ses communes.",
-}
+AGGREGATED_CAVEATS = {kind: " Pour un périmètre, ce sont les sommes des transferts modélisés entre communes : le modèle "
+                             "appliqué au périmètre entier compenserait d'abord les surplus et déficits de ses communes."
+                      for kind in ("electricity_transfer", "food_land")}
 
 
 def kind_section(kind: FlowKind, a: Side, b: Side, years: list[dict], latest: dict | None, shares: dict,
@@ -569,7 +576,8 @@ def write_workbook(data: dict, path: Path) -> Path:
     return path
 
 
-SHEET_NAMES = {"commuters": "Navetteurs", "housing_land_for_jobs": "Foncier", "electricity_transfer": "Électricité"}
+SHEET_NAMES = {"commuters": "Navetteurs", "housing_land_for_jobs": "Foncier", "electricity_transfer": "Électricité",
+               "food_land": "Terres agricoles"}
 SIDE_COLOURS = {"a": "#6a6af4", "b": "#e18b63"}
 NICE_KM = (1, 2, 5, 10, 20, 50, 100, 200, 500)
 KM_PER_DEGREE = 111.32  # a degree of latitude

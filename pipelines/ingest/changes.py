@@ -77,14 +77,15 @@ FINGERPRINTED = ("sources/*.yml", "assets/*.yml", "dbt_project/*.yml", "dbt_proj
 def build_fingerprint(settings: Settings) -> str:
     """What a run's output depends on besides the source files: the project's code and
     declarations (contracts, descriptors, dbt project, Python), the commune geography and sources
-    asked for, and the custom groups file. Recorded in each release's manifest."""
+    asked for, the custom groups file and the model parameters. Recorded in each release's manifest."""
     digest = hashlib.sha256()
     files = {p for pattern in FINGERPRINTED for p in PROJECT_ROOT.glob(pattern) if p.is_file()}
     for path in sorted(files):
         digest.update(str(path.relative_to(PROJECT_ROOT)).encode() + b"\0" + path.read_bytes() + b"\0")
     groups = Path(settings.groups_file) if settings.groups_file else None
     asked = {"target_cog": settings.target_cog, "sources": sorted(settings.sources),
-             "groups": file_sha256(groups)[0] if groups and groups.is_file() else None}
+             "groups": file_sha256(groups)[0] if groups and groups.is_file() else None,
+             "food_land_per_inhabitant_ha": settings.food_land_per_inhabitant_ha}
     digest.update(json.dumps(asked, sort_keys=True).encode())
     return digest.hexdigest()
 

@@ -69,11 +69,18 @@ def derived_raw_assets(plan: RunPlan) -> list[AssetsDefinition]:
     return [commune_passage, custom_groups, commune_centroids]
 
 
+def dbt_vars(plan: RunPlan, settings: Settings) -> dict:
+    """The dbt vars of a run: the target geography, and the model parameters set by the user (the
+    others keep their defaults of dbt_project.yml)."""
+    parameters = {"food_land_per_inhabitant_ha": settings.food_land_per_inhabitant_ha}
+    return {"target_cog": plan.target_cog} | {k: v for k, v in parameters.items() if v is not None}
+
+
 def dbt_models_asset(plan: RunPlan) -> AssetsDefinition:
     @dbt_assets(manifest=plan.dbt.manifest_path, project=plan.dbt)
     def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, settings: Settings):
         # The dbt unit tests check code, not data: pytest runs them once (tests/test_dbt_unit.py).
-        args = ["build", "--vars", json.dumps({"target_cog": plan.target_cog}), "--exclude-resource-type", "unit_test"]
+        args = ["build", "--vars", json.dumps(dbt_vars(plan, settings)), "--exclude-resource-type", "unit_test"]
         forget_built_release(settings.data_path)  # from here the warehouse is no longer the latest release's
         with dbt_target_directory(settings) as target:
             with dbt_environment(settings):  # read by the dbt process when it starts
@@ -92,8 +99,7 @@ def release_asset(plan: RunPlan) -> AssetsDefinition:
            "versioned release of the published tables with its manifest, then latest.json.")
     def release(context: AssetExecutionContext, settings: Settings) -> MaterializeResult:
         provenance = [json.loads((settings.raw_dir / f"{s}.provenance.json").read_text()) for s in plan.selected]
-        run_settings = {"target_cog": plan.target_cog, "sources": plan.selected,
-                        "groups_file": Path(settings.groups_file or "").name}
+        run_settings = {"sources": plan.selected, "groups_file": Path(settings.groups_file or "").name} | dbt_vars(plan, settings)
         models = {t: plan.descriptors[t].model for t in plan.published}
         docs = {t: column_descriptions(plan.dbt.manifest_path, m) for t, m in models.items()}
         lineage = {t: sorted(plan.model_sources(m) & set(plan.selected)) for t, m in models.items()}

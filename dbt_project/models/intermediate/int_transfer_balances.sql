@@ -17,6 +17,9 @@ with perimeters as (
 balances as (
     select 'electricity_transfer' as flow_kind, level, code, year, balance_mwh as balance
     from {{ ref('int_energy_balance') }}
+    union all
+    select 'food_land', level, code, year, food_land_balance_ha
+    from {{ ref('int_food_land_balance') }}
 )
 select b.flow_kind, b.level, b.year, p.perimeter_code, b.code, b.balance
 from balances as b

@@ -1,5 +1,6 @@
 -- One row per ordered pair of distinct territories (A, B) linked by any flow: each flow kind at the
--- latest year its source covers (census year for commuters, land year, energy year), side by side,
+-- latest year its source covers (census year for commuters, land year, energy year, agricultural
+-- census year), side by side,
 -- so that no flow kind drops out of the pair view because the sources' years differ.
 with latest as (
     select * from {{ ref('int_latest_years') }}
@@ -10,13 +11,14 @@ ledger as (
     join latest as l on l.level = f.level
         and f.year = case f.flow_kind when 'commuters' then l.commuters_year
                                       when 'housing_land_for_jobs' then l.housing_land_year
-                                      else l.electricity_year end
+                                      when 'electricity_transfer' then l.electricity_year
+                                      when 'food_land' then l.food_land_year end
     where f.origin_code <> f.destination_code
 ),
 territories as (
     select level, code from {{ ref('territories') }}
 ),
--- every pair of territories once, unordered (lo < hi), with its land and electricity terms in both
+-- every pair of territories once, unordered (lo < hi), with its land, electricity and food-land terms in both
 -- directions, from the flows of the ledger and the pairs of the commuting table (which holds both
 -- orders) grouped in one pass; then each pair in its two orders. Half the groups of grouping the
 -- ordered pairs: the grouping fits a 2 GB memory limit at national scale.
@@ -32,7 +34,9 @@ unordered_terms as (
         max(value) filter (where flow_kind = 'housing_land_for_jobs' and lo_to_hi) as land_lo_hi,
         max(value) filter (where flow_kind = 'housing_land_for_jobs' and not lo_to_hi) as land_hi_lo,
         max(value) filter (where flow_kind = 'electricity_transfer' and lo_to_hi) as elec_lo_hi,
-        max(value) filter (where flow_kind = 'electricity_transfer' and not lo_to_hi) as elec_hi_lo
+        max(value) filter (where flow_kind = 'electricity_transfer' and not lo_to_hi) as elec_hi_lo,
+        max(value) filter (where flow_kind = 'food_land' and lo_to_hi) as food_lo_hi,
+        max(value) filter (where flow_kind = 'food_land' and not lo_to_hi) as food_hi_lo
     from unordered
     group by all
 ),
@@ -43,7 +47,9 @@ pair_terms as (
         case when flip then land_hi_lo else land_lo_hi end as land_ab,
         case when flip then land_lo_hi else land_hi_lo end as land_ba,
         case when flip then elec_hi_lo else elec_lo_hi end as elec_ab,
-        case when flip then elec_lo_hi else elec_hi_lo end as elec_ba
+        case when flip then elec_lo_hi else elec_hi_lo end as elec_ba,
+        case when flip then food_hi_lo else food_lo_hi end as food_ab,
+        case when flip then food_lo_hi else food_hi_lo end as food_ba
     from unordered_terms
     cross join (values (false), (true)) as orientation(flip)
 ),
@@ -75,7 +81,10 @@ select
     case when l.housing_land_year is not null then round(coalesce(p.land_ba, 0), 6) end as housing_land_b_for_jobs_in_a_ha,
     l.electricity_year,
     case when l.electricity_year is not null then round(coalesce(p.elec_ab, 0), 6) end as electricity_from_a_surplus_to_b_mwh,
-    case when l.electricity_year is not null then round(coalesce(p.elec_ba, 0), 6) end as electricity_from_b_surplus_to_a_mwh
+    case when l.electricity_year is not null then round(coalesce(p.elec_ba, 0), 6) end as electricity_from_b_surplus_to_a_mwh,
+    l.food_land_year,
+    case when l.food_land_year is not null then round(coalesce(p.food_ab, 0), 6) end as food_land_from_a_surplus_to_b_ha,
+    case when l.food_land_year is not null then round(coalesce(p.food_ba, 0), 6) end as food_land_from_b_surplus_to_a_ha
 from known_pairs as p
 join latest as l using (level)
 cross join edition as e

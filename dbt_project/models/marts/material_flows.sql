@@ -3,7 +3,8 @@
 -- edition does not publish is a row with value null and its status, never a zero.
 with modelled_kinds as (
     select * from (values
-        ('electricity_transfer', 'MWh', 'odre_registre_production,ore_conso_elec_gaz')
+        ('electricity_transfer', 'MWh', 'odre_registre_production,ore_conso_elec_gaz'),
+        ('food_land', 'ha', 'agreste_recensement_agricole,insee_populations_legales')
     ) as k (flow_kind, unit, source_ids)
 ),
 ledger as (

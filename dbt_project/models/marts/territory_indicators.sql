@@ -1,5 +1,6 @@
 -- One row per territory and year: commuting totals and ratios from the census flows, census and
--- URSSAF jobs, Cerema land take (ha), ORE energy consumption and ODRE production (MWh).
+-- URSSAF jobs, Cerema land take (ha), ORE energy consumption and ODRE production (MWh), Agreste
+-- farmland and the farmland the population needs (ha).
 with measures as (
     select level, commune_code as code, year,
     {%- for m in additive_indicators() %}
@@ -31,10 +32,17 @@ select
     round(m.{{ i.name }}, 6) as {{ i.name }},
     {%- endfor %}
     round(e.balance_mwh, 6) as electricity_balance_mwh,
-    round(100.0 * e.production_mwh / nullif(e.consumption_mwh, 0), 4) as electricity_autonomy_pct
+    round(100.0 * e.production_mwh / nullif(e.consumption_mwh, 0), 4) as electricity_autonomy_pct,
+    round(food.productive_area_ha, 6) as productive_agricultural_area_ha,
+    food.food_land_per_inhabitant_ha,
+    round(food.food_land_need_ha, 6) as food_land_need_ha,
+    round(food.food_land_balance_ha, 6) as food_land_balance_ha,
+    round(100.0 * food.productive_area_ha / nullif(food.food_land_need_ha, 0), 4) as food_land_cover_pct
 from territories as t
-join (select level, code, year from measures union select level, code, year from flows) as y
+join (select level, code, year from measures union select level, code, year from flows
+      union select level, code, year from {{ ref('int_food_land_balance') }}) as y
     on y.level = t.level and y.code = t.code
 left join flows as f on f.level = t.level and f.code = t.code and f.year = y.year
 left join measures as m on m.level = t.level and m.code = t.code and m.year = y.year
 left join {{ ref('int_energy_balance') }} as e on e.level = t.level and e.code = t.code and e.year = y.year
+left join {{ ref('int_food_land_balance') }} as food on food.level = t.level and food.code = t.code and food.year = y.year
