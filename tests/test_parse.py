@@ -51,6 +51,24 @@ def test_per_year_columns_become_rows():
     assert sum(float(row[u]) for u in uses) == float(row["total_m2"])
 
 
+def test_agricultural_census_long_table_keeps_subtotals_and_secret_cells_as_text():
+    """Disar's G_1013: one text member per census in the zip, France, région and département
+    subtotals with twelve dots in the finer code columns, sub-groups prefixed with "_", accented
+    UTF-8 labels (one with a double space) and empty secret cells; staging picks the rows it sums."""
+    contract = CONTRACTS["agreste_recensement_agricole"]
+    frame = parse_file(contract, contract.vintage(2010), fixture_path("agreste_recensement_agricole", 2010))
+    assert frame["source_file"][0].endswith("FDS_G_1013.zip!FDS_G_1013_2010.txt")
+    dots = "." * 12
+    assert frame.filter(pl.col("region_code") == dots).height > 0  # France
+    assert frame.filter((pl.col("region_code") == "NR84") & (pl.col("departement_code") == dots)).height > 0
+    commune = frame.filter((pl.col("commune_code") == "01453") & pl.col("measure").str.contains("hectares")
+                           & (pl.col("size_class") == "Ensemble des exploitations (hors pacages collectifs)"))
+    assert dict(zip(commune["crop"], commune["value"])) == {
+        "Fourrages et superficies toujours en herbe": "1800", "Céréales": None}  # the secret cell
+    assert "Oléagineux, protéagineux, plantes à fibres  (Total)" in frame["crop"].to_list()
+    assert frame["crop"].str.starts_with("_").any() and frame["duplicate_of_row"].null_count() == frame.height
+
+
 def test_decimal_commas_are_normalised():
     contract = CONTRACTS["odre_registre_production"]
     raw = fixture_path("odre_registre_production", 2023).read_text()
