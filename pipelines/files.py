@@ -19,6 +19,14 @@ def write_parquet_atomically(frame: pl.DataFrame, path: Path) -> None:
     os.replace(tmp, path)
 
 
+def write_lazy_parquet_atomically(frame: pl.LazyFrame, path: Path) -> None:
+    """As write_parquet_atomically, streaming a lazy frame (it is never whole in memory)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".parquet.tmp")
+    frame.sink_parquet(tmp, compression="zstd", statistics=True)
+    os.replace(tmp, path)
+
+
 def write_json_atomically(payload: dict, path: Path) -> None:
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(payload, indent=2, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8")

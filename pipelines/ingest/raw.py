@@ -6,13 +6,14 @@ the publish step copies into the release manifest.
 
 from __future__ import annotations
 
+import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
 import polars as pl
 
-from ..files import write_json_atomically, write_parquet_atomically
-from .contracts import Contract
+from ..files import write_json_atomically, write_lazy_parquet_atomically, write_parquet_atomically
+from .contracts import Contract, Vintage
 from .fetch import FetchSettings, fetch
 from .parse import parse_file
 from .passage import ANY_VINTAGE, events_from_mouvements, passage_table
@@ -23,35 +24,43 @@ CONTOURS_ID = "etalab_contours_communes"
 
 
 def materialise_source(contract: Contract, settings: FetchSettings, out_dir: Path) -> dict:
-    """Fetch and parse all vintages of one source into `out_dir`; return its provenance record."""
-    frames, vintages = [], []
-    for vintage in contract.vintages:
-        fetched = fetch(vintage.url, contract.id, settings)
-        frame = parse_file(contract, vintage, fetched.path, max_bytes=settings.max_uncompressed_bytes)
-        frames.append(frame)
-        vintages.append({
-            "vintage": vintage.vintage,
-            "geography": vintage.geography,
-            "url": vintage.url,
-            "fetched_from": "mirror" if fetched.url != vintage.url else "official",
-            "sha256": fetched.sha256,
-            "bytes": fetched.size,
-            "rows": frame.height,
-            "retrieved_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        })
-    table = pl.concat(frames, how="diagonal_relaxed").sort(["vintage", "source_row"])
-    write_parquet_atomically(table, out_dir / f"{contract.id}.parquet")
+    """Fetch and parse all vintages of one source into `out_dir`; return its provenance record.
+    Each vintage is parsed and written on its own, then the parts are streamed into one file: one
+    vintage in memory at a time (five censuses of ten million pairs would not fit a small machine)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out_dir, prefix=f".{contract.id}.") as parts_dir:
+        vintages = [parse_vintage(contract, vintage, settings, Path(parts_dir) / f"{vintage.vintage}.parquet")
+                    for vintage in sorted(contract.vintages, key=lambda v: v.vintage)]
+        parts = [pl.scan_parquet(Path(parts_dir) / f"{v['vintage']}.parquet") for v in vintages]
+        write_lazy_parquet_atomically(pl.concat(parts, how="diagonal_relaxed"), out_dir / f"{contract.id}.parquet")
     provenance = {
         "source_id": contract.id,
         "title": contract.title,
         "producer": contract.producer,
         "licence": contract.licence,
         "landing_page": contract.landing_page,
-        "rows": table.height,
-        "vintages": sorted(vintages, key=lambda v: v["vintage"]),
+        "rows": sum(v["rows"] for v in vintages),
+        "vintages": vintages,
     }
     write_json_atomically(provenance, out_dir / f"{contract.id}.provenance.json")
     return provenance
+
+
+def parse_vintage(contract: Contract, vintage: Vintage, settings: FetchSettings, part: Path) -> dict:
+    """Fetch and parse one vintage into `part` (its rows in file order); return its provenance."""
+    fetched = fetch(vintage.url, contract.id, settings)
+    frame = parse_file(contract, vintage, fetched.path, max_bytes=settings.max_uncompressed_bytes)
+    frame.sort("source_row", maintain_order=True).write_parquet(part)
+    return {
+        "vintage": vintage.vintage,
+        "geography": vintage.geography,
+        "url": vintage.url,
+        "fetched_from": "mirror" if fetched.url != vintage.url else "official",
+        "sha256": fetched.sha256,
+        "bytes": fetched.size,
+        "rows": frame.height,
+        "retrieved_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
 
 
 def materialise_passage(contracts: dict[str, Contract], target: int, out_dir: Path) -> dict:
