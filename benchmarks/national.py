@@ -80,7 +80,7 @@ class TreeMemory:
 
 
 def raw_scan_floor(mirror: Path) -> tuple[float, int, int]:
-    """Seconds for DuckDB to read every CSV (zipped members included) and GeoJSON input once; the
+    """Seconds for DuckDB to read every CSV and text table (zipped members included) and GeoJSON input once; the
     rows read and the files left out (workbooks: DuckDB reads no xlsx without an extension)."""
     con = duckdb.connect()
     seconds, rows, left_out = 0.0, 0, 0
@@ -95,7 +95,7 @@ def raw_scan_floor(mirror: Path) -> tuple[float, int, int]:
             else:
                 if path.suffix == ".zip":
                     with zipfile.ZipFile(path) as archive:
-                        member = _members(path, ".csv")[0]
+                        member = _members(path, (".csv", ".txt"))[0]
                         archive.extract(member, tmp)
                     path = Path(tmp) / member
                 separator = "," if path.read_bytes()[:200].count(b",") > path.read_bytes()[:200].count(b";") else ";"
@@ -122,7 +122,7 @@ def change_one_figure(mirror: Path, source_id: str) -> tuple[Path, bytes]:
     return path, before
 
 
-def _members(archive: Path, suffix: str) -> list[str]:
+def _members(archive: Path, suffix: str | tuple[str, ...]) -> list[str]:
     with zipfile.ZipFile(archive) as opened:
         return [n for n in opened.namelist() if n.lower().endswith(suffix)]
 
