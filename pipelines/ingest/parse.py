@@ -7,6 +7,7 @@ number in the producer's file so that any later error can point back at it.
 
 from __future__ import annotations
 
+import codecs
 import io
 import json
 from pathlib import Path
@@ -72,18 +73,23 @@ def mark_duplicate_keys(contract: Contract, frame: pl.DataFrame) -> pl.DataFrame
 
 def _read_csv(contract: Contract, vintage: Vintage, payload: bytes, file_name: str) -> pl.DataFrame:
     fmt = vintage.format
-    encoding = "utf-8-sig" if fmt.encoding.lower().replace("_", "-") in ("utf-8", "utf8") else fmt.encoding
+    utf8 = fmt.encoding.lower().replace("_", "-") in ("utf-8", "utf8")
     try:
-        text = payload.decode(encoding)
+        text = payload.decode("utf-8-sig" if utf8 else fmt.encoding)
     except UnicodeDecodeError as exc:
         line = payload[: exc.start].count(b"\n") + 1
         raise SourceFormatError(
             contract.id, file_name, f"line {line} is not valid {fmt.encoding} (byte {payload[exc.start]:#x}); "
             "the producer may have changed the encoding"
         ) from exc
+    if utf8:  # checked: polars reads the bytes themselves, not a second copy of a text of hundreds of MB
+        del text
+        source = payload[len(codecs.BOM_UTF8):] if payload.startswith(codecs.BOM_UTF8) else payload
+    else:
+        source = io.StringIO(text)
     try:
         table = pl.read_csv(
-            io.StringIO(text),
+            source,
             separator=fmt.separator,
             skip_rows=fmt.header_row - 1,
             infer_schema=False,
