@@ -407,3 +407,19 @@ def test_the_food_land_parameter_is_checked_passed_to_dbt_and_fingerprinted(tmp_
     assert dbt_vars(Plan, default) == {"target_cog": 2026}  # dbt_project.yml's default
     assert dbt_vars(Plan, vegetarian) == {"target_cog": 2026, "food_land_per_inhabitant_ha": 0.25}
     assert build_fingerprint(default) != build_fingerprint(vegetarian)  # another hypothesis: not "nothing changed"
+
+
+def test_another_food_land_parameter_flows_through_to_the_release(mirror_url, tmp_path):
+    import json
+
+    import duckdb
+
+    from .fixtures.make_fixtures import POPULATION
+
+    result = run_flows(mirror_url, tmp_path / "data", tmp_path / "out", FLOWS_FOOD_LAND_PER_INHABITANT_HA="0.25")
+    assert result.returncode == 0, result.stderr[-2000:]
+    current = latest(tmp_path / "out")
+    row = duckdb.sql(f"""select food_land_per_inhabitant_ha, food_land_need_ha from '{current / "territory_indicators.parquet"}'
+                         where level = 'commune' and code = '01001' and year = 2010""").fetchall()
+    assert row == [(0.25, pytest.approx(POPULATION["01001"] * 0.25))]
+    assert json.loads((current / "manifest.json").read_text())["settings"]["food_land_per_inhabitant_ha"] == 0.25
