@@ -231,7 +231,8 @@ def test_a_batch_writes_one_dossier_per_pair_and_an_index(release, tmp_path):
         f"dossier_{LYON}_{BUGEY}.xlsx", "index.html"]
     index = html.unescape((out / "index.html").read_text(encoding="utf-8"))
     assert f'href="dossier_{LYON}_{BUGEY}.html"' in index and 'href="dossier_01453_01004.xlsx"' in index
-    assert "Métropole de Lyon (200046977)" in index and "Dossier non établi (ligne 4" in index
+    assert "Métropole de Lyon (200046977)" in index
+    assert "Dossier non établi (ligne 4 du fichier des paires) : aucun territoire de code 99999 dans la publication" in index
     assert f'data-release="{latest(release).name}"' in index
     single = read_dossier(out / "dossier_01453_01004.html")
     assert single.release == latest(release).name and single.figures[("workers_a_to_b", None)][0] is not None

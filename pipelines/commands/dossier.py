@@ -90,7 +90,12 @@ SENTENCES = {
 
 
 class DossierError(ValueError):
-    """A territory, a level, a perimeter file or a release that the dossier cannot use."""
+    """A territory, a level, a perimeter file or a release that the dossier cannot use. `french`:
+    the reason as the index page of a batch of dossiers tells it to its readers."""
+
+    def __init__(self, message: str, french: str | None = None):
+        super().__init__(message)
+        self.french = french or message
 
 
 @dataclass
@@ -164,11 +169,15 @@ def territory(release: Release, code: str, level: str | None) -> Side:
     found = release.rows(f"SELECT * FROM {release.table('territories')} WHERE code = ?"
                          + (" AND level = ?" if level else "") + " ORDER BY level", code, *([level] if level else []))
     if not found:
-        raise DossierError(f"no territory {code!r}" + (f" at level {level}" if level else "") + " in release "
-                           f"{release.manifest['release_id']}")
+        release_id = release.manifest["release_id"]
+        raise DossierError(f"no territory {code!r}" + (f" at level {level}" if level else "") + f" in release {release_id}",
+                           f"aucun territoire de code {code}" + (f" au niveau {level}" if level else "")
+                           + f" dans la publication {release_id}")
     if len(found) > 1:
-        raise DossierError(f"code {code!r} names territories at levels {', '.join(t['level'] for t in found)}: "
-                           "choose one with --level")
+        levels = ", ".join(t["level"] for t in found)
+        raise DossierError(f"code {code!r} names territories at levels {levels}: choose one with --level",
+                           f"le code {code} désigne des territoires de plusieurs niveaux ({levels}) : "
+                           "préciser le niveau dans la colonne level")
     row = found[0]
     return Side(code, row["name"], row["level"], row["population"], member_communes(release, row), row)
 
@@ -475,7 +484,8 @@ def pair_dossier(release: Release, code_a: str, code_b: str, level: str | None =
     a = territory(release, code_a, level)
     b = territory(release, code_b, level or a.level)
     if a.level != b.level:
-        raise DossierError(f"{code_a} is a {a.level} and {code_b} a {b.level}: give --level")
+        raise DossierError(f"{code_a} is a {a.level} and {code_b} a {b.level}: give --level",
+                           f"{code_a} ({a.level}) et {code_b} ({b.level}) ne sont pas du même niveau")
     return dossier_data(release, a, b, aggregated=False)
 
 
@@ -506,7 +516,7 @@ def write_dossiers(release: Release, pairs: Path, out: Path, workbooks: bool = F
         try:
             data = pair_dossier(release, entry["code_a"], entry["code_b"], (row.get("level") or "").strip() or None)
         except DossierError as exc:
-            entries.append({**entry, "error": str(exc)})
+            entries.append({**entry, "error": str(exc), "reason": exc.french})
             continue
         name = dossier_file_name(data)
         write_dossier(data, out / f"{name}.html", out / f"{name}.xlsx" if workbooks else None)
