@@ -12,18 +12,12 @@ import polars as pl
 CHUNK = 1 << 20
 
 
-def write_parquet_atomically(frame: pl.DataFrame, path: Path) -> None:
+def write_parquet_atomically(frame: pl.DataFrame | pl.LazyFrame, path: Path) -> None:
+    """Write `frame` (a lazy one streamed, never whole in memory) to a temporary file, then rename it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".parquet.tmp")
-    frame.write_parquet(tmp, compression="zstd", statistics=True)
-    os.replace(tmp, path)
-
-
-def write_lazy_parquet_atomically(frame: pl.LazyFrame, path: Path) -> None:
-    """As write_parquet_atomically, streaming a lazy frame (it is never whole in memory)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".parquet.tmp")
-    frame.sink_parquet(tmp, compression="zstd", statistics=True)
+    write = frame.sink_parquet if isinstance(frame, pl.LazyFrame) else frame.write_parquet
+    write(tmp, compression="zstd", statistics=True)
     os.replace(tmp, path)
 
 

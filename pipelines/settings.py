@@ -116,6 +116,9 @@ class Settings(ConfigurableResource):
             except ValueError:
                 raise SettingsError(f"{name}={value!r} is not a number") from None
 
+        food_land = number("FLOWS_FOOD_LAND_PER_INHABITANT_HA", "food_land_per_inhabitant_ha")
+        if food_land is not None and not food_land > 0:
+            raise SettingsError(f"FLOWS_FOOD_LAND_PER_INHABITANT_HA={text('FLOWS_FOOD_LAND_PER_INHABITANT_HA')!r} must be more than 0")
         mirror = text("FLOWS_MIRROR") or None
         if mirror and "://" not in mirror:
             mirror = str(Path(mirror).resolve())
@@ -142,7 +145,7 @@ class Settings(ConfigurableResource):
             max_uncompressed_bytes=number("FLOWS_MAX_UNCOMPRESSED_BYTES", "max_uncompressed_bytes"),
             log_level=(text("FLOWS_LOG_LEVEL") or cls.model_fields["log_level"].default).upper(),
             serve_quiet=text("FLOWS_SERVE_QUIET") == "1",
-            food_land_per_inhabitant_ha=positive(text("FLOWS_FOOD_LAND_PER_INHABITANT_HA"), "FLOWS_FOOD_LAND_PER_INHABITANT_HA"),
+            food_land_per_inhabitant_ha=food_land,
         )
 
     @property
@@ -179,19 +182,6 @@ def memory_limit(setting: str) -> str:
         return setting.replace(" ", "")
     total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     return f"{min(DEFAULT_MEMORY_LIMIT_MIB, int(total * DEFAULT_SHARE_OF_RAM) >> 20)}MiB"
-
-
-def positive(setting: str, name: str) -> float | None:
-    """A number above 0, or None when unset."""
-    if not setting:
-        return None
-    try:
-        value = float(setting)
-    except ValueError:
-        raise SettingsError(f"{name}={setting!r} is not a number") from None
-    if not value > 0:
-        raise SettingsError(f"{name}={setting!r} must be more than 0")
-    return value
 
 
 def threads(setting: str) -> int:

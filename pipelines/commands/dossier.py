@@ -374,7 +374,7 @@ def latest_of(release: Release, a: Side, b: Side, aggregated: bool, series: dict
 
 AGGREGATED_CAVEATS = {kind: " Pour un périmètre, ce sont les sommes des transferts modélisés entre communes : le modèle "
                              "appliqué au périmètre entier compenserait d'abord les surplus et déficits de ses communes."
-                      for kind in ("electricity_transfer", "food_land")}
+                      for kind in (k.kind for k in FLOW_KINDS if k.method == "modelled")}
 
 
 def kind_section(kind: FlowKind, a: Side, b: Side, years: list[dict], latest: dict | None, shares: dict,
@@ -426,6 +426,8 @@ def trend_chart(rows: list[dict], name_a: str, name_b: str, unit: str) -> str:
         axes.set_ylabel(unit)
         axes.set_ylim(bottom=0)
         axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+        if len(set(years)) == 1:  # one census (farmland): matplotlib would stretch the axis over two centuries
+            axes.set_xlim(years[0] - 1, years[0] + 1)
         top = max((v for v in values("a_to_b") + values("b_to_a") if not math.isnan(v)), default=0)
         digits = 0 if top >= 10 else 2
         axes.yaxis.set_major_formatter(FuncFormatter(

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import polars as pl
 
-from ..files import write_json_atomically, write_lazy_parquet_atomically, write_parquet_atomically
+from ..files import write_json_atomically, write_parquet_atomically
 from .contracts import Contract, Vintage
 from .fetch import FetchSettings, fetch
 from .parse import parse_file
@@ -32,7 +32,7 @@ def materialise_source(contract: Contract, settings: FetchSettings, out_dir: Pat
         vintages = [parse_vintage(contract, vintage, settings, Path(parts_dir) / f"{vintage.vintage}.parquet")
                     for vintage in sorted(contract.vintages, key=lambda v: v.vintage)]
         parts = [pl.scan_parquet(Path(parts_dir) / f"{v['vintage']}.parquet") for v in vintages]
-        write_lazy_parquet_atomically(pl.concat(parts, how="diagonal_relaxed"), out_dir / f"{contract.id}.parquet")
+        write_parquet_atomically(pl.concat(parts, how="diagonal_relaxed"), out_dir / f"{contract.id}.parquet")
     provenance = {
         "source_id": contract.id,
         "title": contract.title,

@@ -18,10 +18,7 @@ areas as (
     group by all
 ),
 population as (
-    select m.level, m.territory_code as code, {{ exact_sum('p.municipal_population') }} as population
-    from {{ ref('int_territory_membership') }} as m
-    join {{ ref('int_commune_population') }} as p using (commune_code)
-    group by all
+    select * from {{ ref('int_territory_population') }}
 ),
 balances as (
     select p.level, p.code, y.year,

@@ -12,9 +12,7 @@ commune_epci as (
     select commune_code, territory_code as epci_code from {{ ref('int_territory_membership') }} where level = 'epci'
 ),
 populations as (
-    select m.level, m.territory_code as code, {{ exact_sum('c.municipal_population') }} as population
-    from {{ ref('int_territory_membership') }} as m join communes as c using (commune_code)
-    group by all
+    select * from {{ ref('int_territory_population') }}
 )
 select 'commune' as level, c.commune_code as code, c.commune_name as name,
     e.epci_code, c.departement_code, c.region_code,
