@@ -51,6 +51,9 @@ VARIABLES = (
              "than with more (docs/performance.md)"),
     Variable("FLOWS_FOOD_LAND_PER_INHABITANT_HA", "`0.4`", "the farmland one inhabitant needs (ha), for the food-land "
              "balance and the `food_land` flows (docs/methods.md); another diet, another figure"),
+    Variable("FLOWS_WAGE_PAID_HOURS_PER_YEAR", "`1820`", "the paid hours of a full-time year (35 h x 52 weeks) that "
+             "turn INSEE's mean net hourly wage into the annual wage of a commuter, for the `wage_income` flows "
+             "(docs/methods.md)"),
     Variable("FLOWS_THREADS", "the machine's cores", "DuckDB's threads in dbt's build and in publication"),
     Variable("FLOWS_LOCK_WAIT", "`0`", "seconds a run waits for another run on the same `FLOWS_DATA` before refusing"),
     Variable("FLOWS_ROWCOUNT_TOLERANCE", "`0.5`", "largest relative change of rows per table and year against the "
@@ -99,6 +102,7 @@ class Settings(ConfigurableResource):
     log_level: str = "INFO"
     serve_quiet: bool = False
     food_land_per_inhabitant_ha: float | None = None  # None: the dbt project's default
+    wage_paid_hours_per_year: float | None = None  # None: the dbt project's default
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -116,9 +120,12 @@ class Settings(ConfigurableResource):
             except ValueError:
                 raise SettingsError(f"{name}={value!r} is not a number") from None
 
-        food_land = number("FLOWS_FOOD_LAND_PER_INHABITANT_HA", "food_land_per_inhabitant_ha")
-        if food_land is not None and not food_land > 0:
-            raise SettingsError(f"FLOWS_FOOD_LAND_PER_INHABITANT_HA={text('FLOWS_FOOD_LAND_PER_INHABITANT_HA')!r} must be more than 0")
+        def positive(name: str, field: str):  # a model parameter: more than 0, or unset
+            value = number(name, field)
+            if value is not None and not value > 0:
+                raise SettingsError(f"{name}={text(name)!r} must be more than 0")
+            return value
+
         mirror = text("FLOWS_MIRROR") or None
         if mirror and "://" not in mirror:
             mirror = str(Path(mirror).resolve())
@@ -145,8 +152,17 @@ class Settings(ConfigurableResource):
             max_uncompressed_bytes=number("FLOWS_MAX_UNCOMPRESSED_BYTES", "max_uncompressed_bytes"),
             log_level=(text("FLOWS_LOG_LEVEL") or cls.model_fields["log_level"].default).upper(),
             serve_quiet=text("FLOWS_SERVE_QUIET") == "1",
-            food_land_per_inhabitant_ha=food_land,
+            food_land_per_inhabitant_ha=positive("FLOWS_FOOD_LAND_PER_INHABITANT_HA", "food_land_per_inhabitant_ha"),
+            wage_paid_hours_per_year=positive("FLOWS_WAGE_PAID_HOURS_PER_YEAR", "wage_paid_hours_per_year"),
         )
+
+    @property
+    def model_parameters(self) -> dict[str, float]:
+        """The dbt vars of the models' parameters that the user set (the others keep the defaults of
+        dbt_project.yml)."""
+        parameters = {"food_land_per_inhabitant_ha": self.food_land_per_inhabitant_ha,
+                      "wage_paid_hours_per_year": self.wage_paid_hours_per_year}
+        return {k: v for k, v in parameters.items() if v is not None}
 
     @property
     def data_path(self) -> Path:

@@ -18,6 +18,7 @@
         ('energy_consumption', energy | join(' + '), 'MWh', ['commune_code']),
         ('electricity_production', 'produced_mwh', 'MWh', ['commune_code']),
         ('agricultural_area', 'area_ha', 'ha', ['commune_code']),
+        ('net_wages', none, none, ['commune_code']),
         ('epci_membership', none, none, ['commune_code']),
         ('density_grid', none, none, ['commune_code']),
         ('aav2020', none, none, ['commune_code']),

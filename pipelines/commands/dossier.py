@@ -77,6 +77,13 @@ FLOW_KINDS = (
              "agricole, comptée au siège des exploitations) au-delà de ce qu'il faut pour nourrir ses habitants "
              "(paramètre par habitant) est répartie entre les territoires en déficit du même périmètre, au prorata. "
              "Elle ne dit pas où vont les produits : ils partent souvent loin, à l'export ou à l'industrie."),
+    FlowKind("wage_income", "Salaires rapportés au domicile par les navetteurs", "modelled", "€", 0,
+             ("wages_paid_in_a_to_b_residents_eur", "wages_paid_in_b_to_a_residents_eur"), "wage_year",
+             "Estimation, pas une masse salariale observée : navetteurs du recensement le plus proche multipliés "
+             "par le salaire net horaire moyen des salariés du privé de leur commune de résidence (Insee, Base "
+             "Tous salariés ; celui du département quand la commune n'est pas publiée) et par une année à temps "
+             "plein (1 820 heures). Temps partiel, fonction publique et indépendants ne sont pas distingués : "
+             "un ordre de grandeur de l'argent qui rentre au domicile, pas un revenu des ménages."),
 )
 SENTENCES = {
     "commuters": "En {year}, {ab} résidant à {a} travaillent à {b} ; {ba} font le trajet inverse.",
@@ -86,6 +93,8 @@ SENTENCES = {
                             "déficit de {b} ; {ba} dans l'autre sens.",
     "food_land": "Au recensement agricole de {year}, le modèle attribue {ab} de terres agricoles en surplus de {a} aux "
                  "besoins alimentaires des habitants de {b} ; {ba} dans l'autre sens.",
+    "wage_income": "En {year}, le modèle estime à {ab} les salaires nets versés par les emplois de {a} à des "
+                   "habitants de {b} ; {ba} dans l'autre sens.",
 }
 
 
@@ -589,7 +598,7 @@ def write_workbook(data: dict, path: Path) -> Path:
 
 
 SHEET_NAMES = {"commuters": "Navetteurs", "housing_land_for_jobs": "Foncier", "electricity_transfer": "Électricité",
-               "food_land": "Terres agricoles"}
+               "food_land": "Terres agricoles", "wage_income": "Salaires"}
 SIDE_COLOURS = {"a": "#6a6af4", "b": "#e18b63"}
 NICE_KM = (1, 2, 5, 10, 20, 50, 100, 200, 500)
 KM_PER_DEGREE = 111.32  # a degree of latitude

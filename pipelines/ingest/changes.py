@@ -85,7 +85,7 @@ def build_fingerprint(settings: Settings) -> str:
     groups = Path(settings.groups_file) if settings.groups_file else None
     asked = {"target_cog": settings.target_cog, "sources": sorted(settings.sources),
              "groups": file_sha256(groups)[0] if groups and groups.is_file() else None,
-             "food_land_per_inhabitant_ha": settings.food_land_per_inhabitant_ha}
+             "parameters": settings.model_parameters}
     digest.update(json.dumps(asked, sort_keys=True).encode())
     return digest.hexdigest()
 

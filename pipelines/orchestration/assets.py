@@ -72,8 +72,7 @@ def derived_raw_assets(plan: RunPlan) -> list[AssetsDefinition]:
 def dbt_vars(plan: RunPlan, settings: Settings) -> dict:
     """The dbt vars of a run: the target geography, and the model parameters set by the user (the
     others keep their defaults of dbt_project.yml)."""
-    parameters = {"food_land_per_inhabitant_ha": settings.food_land_per_inhabitant_ha}
-    return {"target_cog": plan.target_cog} | {k: v for k, v in parameters.items() if v is not None}
+    return {"target_cog": plan.target_cog} | settings.model_parameters
 
 
 def dbt_models_asset(plan: RunPlan) -> AssetsDefinition:

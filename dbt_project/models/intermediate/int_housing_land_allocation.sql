@@ -10,10 +10,7 @@ with land as (
     group by all
 ),
 census_for_year as (
-    select l.year, arg_min(c.year, abs(l.year - c.year) * 2 + (c.year > l.year)::int) as census_year
-    from (select distinct year from land) as l
-    cross join (select year from {{ ref('int_census_editions') }} where is_complete) as c
-    group by all
+    {{ nearest_complete_census('land') }}
 ),
 outflows as (
     select year as census_year, residence_code, workplace_code,

@@ -1,6 +1,6 @@
 -- One row per ordered pair of distinct territories (A, B) linked by any flow: each flow kind at the
 -- latest year its source covers (census year for commuters, land year, energy year, agricultural
--- census year), side by side,
+-- census year, wage year), side by side,
 -- so that no flow kind drops out of the pair view because the sources' years differ.
 with latest as (
     select * from {{ ref('int_latest_years') }}
@@ -12,13 +12,14 @@ ledger as (
         and f.year = case f.flow_kind when 'commuters' then l.commuters_year
                                       when 'housing_land_for_jobs' then l.housing_land_year
                                       when 'electricity_transfer' then l.electricity_year
-                                      when 'food_land' then l.food_land_year end
+                                      when 'food_land' then l.food_land_year
+                                      when 'wage_income' then l.wage_year end
     where f.origin_code <> f.destination_code
 ),
 territories as (
     select level, code from {{ ref('territories') }}
 ),
--- every pair of territories once, unordered (lo < hi), with its land, electricity and food-land terms in both
+-- every pair of territories once, unordered (lo < hi), with its land, electricity, food-land and wage terms in both
 -- directions, from the flows of the ledger and the pairs of the commuting table (which holds both
 -- orders) grouped in one pass; then each pair in its two orders. Half the groups of grouping the
 -- ordered pairs: the grouping fits a 2 GB memory limit at national scale.
@@ -36,7 +37,9 @@ unordered_terms as (
         max(value) filter (where flow_kind = 'electricity_transfer' and lo_to_hi) as elec_lo_hi,
         max(value) filter (where flow_kind = 'electricity_transfer' and not lo_to_hi) as elec_hi_lo,
         max(value) filter (where flow_kind = 'food_land' and lo_to_hi) as food_lo_hi,
-        max(value) filter (where flow_kind = 'food_land' and not lo_to_hi) as food_hi_lo
+        max(value) filter (where flow_kind = 'food_land' and not lo_to_hi) as food_hi_lo,
+        max(value) filter (where flow_kind = 'wage_income' and lo_to_hi) as wage_lo_hi,
+        max(value) filter (where flow_kind = 'wage_income' and not lo_to_hi) as wage_hi_lo
     from unordered
     group by all
 ),
@@ -49,7 +52,9 @@ pair_terms as (
         case when flip then elec_hi_lo else elec_lo_hi end as elec_ab,
         case when flip then elec_lo_hi else elec_hi_lo end as elec_ba,
         case when flip then food_hi_lo else food_lo_hi end as food_ab,
-        case when flip then food_lo_hi else food_hi_lo end as food_ba
+        case when flip then food_lo_hi else food_hi_lo end as food_ba,
+        case when flip then wage_hi_lo else wage_lo_hi end as wage_ab,
+        case when flip then wage_lo_hi else wage_hi_lo end as wage_ba
     from unordered_terms
     cross join (values (false), (true)) as orientation(flip)
 ),
@@ -84,7 +89,10 @@ select
     case when l.electricity_year is not null then round(coalesce(p.elec_ba, 0), 6) end as electricity_from_b_surplus_to_a_mwh,
     l.food_land_year,
     case when l.food_land_year is not null then round(coalesce(p.food_ab, 0), 6) end as food_land_from_a_surplus_to_b_ha,
-    case when l.food_land_year is not null then round(coalesce(p.food_ba, 0), 6) end as food_land_from_b_surplus_to_a_ha
+    case when l.food_land_year is not null then round(coalesce(p.food_ba, 0), 6) end as food_land_from_b_surplus_to_a_ha,
+    l.wage_year,
+    case when l.wage_year is not null then round(coalesce(p.wage_ab, 0), 6) end as wages_paid_in_a_to_b_residents_eur,
+    case when l.wage_year is not null then round(coalesce(p.wage_ba, 0), 6) end as wages_paid_in_b_to_a_residents_eur
 from known_pairs as p
 join latest as l using (level)
 cross join edition as e

@@ -16,6 +16,10 @@ ledger as (
         'cerema_enaf,insee_mobpro_flux'
     from {{ ref('int_housing_land_levels') }}
     union all
+    select 'wage_income', level, year, origin_code, destination_code, value, 'EUR', 'modelled', 'complete',
+        'insee_salaires_commune,insee_mobpro_flux'
+    from {{ ref('int_wage_income_levels') }}
+    union all
     select t.flow_kind, t.level, t.year, t.origin_code, t.destination_code, t.value, k.unit, 'modelled', 'complete',
         k.source_ids
     from {{ ref('int_modelled_transfers') }} as t

@@ -1,6 +1,7 @@
 -- One row per territory and year: commuting totals and ratios from the census flows, census and
 -- URSSAF jobs, Cerema land take (ha), ORE energy consumption and ODRE production (MWh), Agreste
--- farmland and the farmland the population needs (ha).
+-- farmland and the farmland the population needs (ha), the wage income of commuters (euros,
+-- modelled) and the shares of it that cross the territory's boundary.
 with measures as (
     select level, commune_code as code, year,
     {%- for m in additive_indicators() %}
@@ -37,12 +38,20 @@ select
     food.food_land_per_inhabitant_ha,
     round(food.food_land_need_ha, 6) as food_land_need_ha,
     round(food.food_land_balance_ha, 6) as food_land_balance_ha,
-    round(100.0 * food.productive_area_ha / nullif(food.food_land_need_ha, 0), 4) as food_land_cover_pct
+    round(100.0 * food.productive_area_ha / nullif(food.food_land_need_ha, 0), 4) as food_land_cover_pct,
+    round(w.resident_wage_income_eur, 6) as resident_wage_income_eur,
+    round(100.0 * coalesce(w.resident_wage_income_earned_elsewhere_eur, 0) / nullif(w.resident_wage_income_eur, 0), 4)
+        as resident_wages_earned_elsewhere_pct,
+    round(w.job_wage_income_eur, 6) as job_wage_income_eur,
+    round(100.0 * coalesce(w.job_wage_income_paid_elsewhere_eur, 0) / nullif(w.job_wage_income_eur, 0), 4)
+        as job_wages_paid_elsewhere_pct
 from territories as t
 join (select level, code, year from measures union select level, code, year from flows
-      union select level, code, year from {{ ref('int_food_land_balance') }}) as y
+      union select level, code, year from {{ ref('int_food_land_balance') }}
+      union select level, code, year from {{ ref('int_wage_income_shares') }}) as y
     on y.level = t.level and y.code = t.code
 left join flows as f on f.level = t.level and f.code = t.code and f.year = y.year
 left join measures as m on m.level = t.level and m.code = t.code and m.year = y.year
 left join {{ ref('int_energy_balance') }} as e on e.level = t.level and e.code = t.code and e.year = y.year
 left join {{ ref('int_food_land_balance') }} as food on food.level = t.level and food.code = t.code and food.year = y.year
+left join {{ ref('int_wage_income_shares') }} as w on w.level = t.level and w.code = t.code and w.year = y.year

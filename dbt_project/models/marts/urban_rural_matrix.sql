@@ -1,7 +1,7 @@
 -- The commune-level ledger summed between classes of territory: the INSEE density grid collapsed
 -- to urban (levels 1-2), intermediate (3-4) and rural (5-7), and the AAV 2020 categories
 -- collapsed to pole (11, 12, 13), crown (20) and outside any aire (30). Places abroad are 'abroad';
--- communes without a class, 'unclassified'.
+-- communes without a class, 'unclassified'. Only wage income starts abroad (jobs abroad).
 with classes as (
     select code,
         case when density_class_7 in (1, 2) then 'urban' when density_class_7 in (3, 4) then 'intermediate'
@@ -13,8 +13,8 @@ with classes as (
 ),
 flows as (
     select f.*,
-        coalesce(co.density_class, 'unclassified') as origin_density, coalesce(cd.density_class, 'abroad') as destination_density,
-        coalesce(co.aav_class, 'unclassified') as origin_aav, coalesce(cd.aav_class, 'abroad') as destination_aav
+        coalesce(co.density_class, 'abroad') as origin_density, coalesce(cd.density_class, 'abroad') as destination_density,
+        coalesce(co.aav_class, 'abroad') as origin_aav, coalesce(cd.aav_class, 'abroad') as destination_aav
     from {{ ref('material_flows') }} as f
     left join classes as co on co.code = f.origin_code
     left join classes as cd on cd.code = f.destination_code
