@@ -249,6 +249,23 @@ def agreste(con, tmp: Path, census: int, geography: int) -> bytes:
     return zipped({path.name: path})
 
 
+def salaires(con, tmp: Path, vintage: int, geography: int) -> bytes:
+    """INSEE's base communale of wages (the fixture's base-cc layout): the communes of 2,000
+    inhabitants or more (INSEE publishes a commune only above a number of employees), 1 % of them
+    with empty cells, Paris, Lyon and Marseille whole; mean net hourly wages by group, in euros."""
+    yy = f"{vintage % 100:02d}"
+    groups = (("", 1.0), ("C", 1.9), ("P", 1.15), ("E", 0.82), ("O", 0.85), ("F", 0.88), ("H", 1.1))
+    columns = ", ".join(f"case when u(code, 'wage secret') < 0.01 then null "
+                        f"else round((13 + 9 * u(code, 'wage')) * {k} * {1 + (vintage - 2022) * 0.035}, 2) end as SNHM{g}{yy}"
+                        for g, k in groups)
+    path = tmp / f"base-cc-salaires-{vintage}.csv"
+    copy_csv(con, f"""select code as CODGEO, name as LIBGEO, {columns} from communes
+                      where {current(geography)} and population >= 2000 order by code""", path)
+    meta = tmp / f"meta_base-cc-salaires-{vintage}.csv"
+    copy_csv(con, f"select 'SNHM{yy}' as COD_VAR, 'Salaire net horaire moyen en {vintage}' as LIB_VAR", meta)
+    return zipped({f"base-cc-salaires-{vintage}.CSV": path, f"meta_base-cc-salaires-{vintage}.CSV": meta})
+
+
 def ore(con, tmp: Path, years: range, geography: int, scale: float) -> bytes:
     """Electricity for every commune and gas for 30 % of them, every year; `scale` operators."""
     operators = max(1, round(scale))
@@ -455,6 +472,8 @@ def build(mirror: Path, scale: float = 1.0, seed: int = 42, say=print) -> dict[s
         put("insee_populations_legales", v.vintage, populations(con, tmp, v.geography))
         for v in contracts["agreste_recensement_agricole"].vintages:
             put("agreste_recensement_agricole", v.vintage, agreste(con, tmp, v.vintage, v.geography))
+        for v in contracts["insee_salaires_commune"].vintages:
+            put("insee_salaires_commune", v.vintage, salaires(con, tmp, v.vintage, v.geography))
     books = membership_books(con, 2026)
     put("insee_epci", 2026, books["epci"])
     put("insee_aav2020", 2026, books["aav"])

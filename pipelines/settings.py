@@ -16,6 +16,8 @@ from typing import NamedTuple
 
 from dagster import ConfigurableResource
 
+from .parameters import MODEL_PARAMETERS
+
 
 class SettingsError(ValueError):
     """A FLOWS_* variable holds a value the warehouse cannot use."""
@@ -160,9 +162,7 @@ class Settings(ConfigurableResource):
     def model_parameters(self) -> dict[str, float]:
         """The dbt vars of the models' parameters that the user set (the others keep the defaults of
         dbt_project.yml)."""
-        parameters = {"food_land_per_inhabitant_ha": self.food_land_per_inhabitant_ha,
-                      "wage_paid_hours_per_year": self.wage_paid_hours_per_year}
-        return {k: v for k, v in parameters.items() if v is not None}
+        return {k: getattr(self, k) for k in MODEL_PARAMETERS if getattr(self, k) is not None}
 
     @property
     def data_path(self) -> Path:

@@ -110,7 +110,7 @@ def test_the_workbook_holds_the_same_figures_rounded(release, tmp_path):
     assert result.returncode == 0, result.stderr
     book = openpyxl.load_workbook(workbook)
     assert book.sheetnames == ["Territoires", "Dernière année", "Navetteurs", "Foncier", "Électricité", "Terres agricoles",
-                               "Sources"]
+                               "Salaires", "Sources"]
     rows = list(book["Navetteurs"].iter_rows(values_only=True))
     assert rows[0][1] == "Actifs de Métropole de Lyon travaillant à CC Bugey Sud"
     current = latest(release)
@@ -120,7 +120,7 @@ def test_the_workbook_holds_the_same_figures_rounded(release, tmp_path):
     assert [(r[0], r[1], r[3]) for r in rows[1:]] == [(y, w, "inconnu" if s is None else s) for y, w, s in expected]
     sources = list(book["Sources"].iter_rows(values_only=True))
     assert sources[0] == ("Publication", current.name, None, None, None)
-    assert all(r[3] for r in sources[2:]) and len(sources) - 2 == 16
+    assert all(r[3] for r in sources[2:]) and len(sources) - 2 == 17
 
 
 def test_the_dossier_maps_both_territories_and_their_largest_links(release, tmp_path):
@@ -131,7 +131,7 @@ def test_the_dossier_maps_both_territories_and_their_largest_links(release, tmp_
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     text = out.read_text(encoding="utf-8")
-    assert text.count("<svg ") == 5 and "km</text>" in text and "N ↑" in text  # the map and four charts
+    assert text.count("<svg ") == 6 and "km</text>" in text and "N ↑" in text  # the map and five charts
     assert sorted(re.findall(r'data-code="([^"]+)"', text)) == ["01414", "01453", "69029", "69123"]  # the EPCI's communes
     links = re.findall(r'data-link="([^"]+)-([^"]+)" data-workers="([^"]+)"', text)
     assert 0 < len(links) <= 10
@@ -158,11 +158,14 @@ def test_every_flow_kind_has_its_series_net_balance_chart_and_sentence(release, 
           and origin_code <> destination_code""")
     values = {(k, y, o): v for k, y, o, v in ledger}
     years = {k: [y for (y,) in query(current / "material_flows.parquet", f"select distinct year from {{t}} where level = 'epci' "
-                                     f"and flow_kind = '{k}' order by year")] for k in ("housing_land_for_jobs", "electricity_transfer", "food_land")}
+                                     f"and flow_kind = '{k}' order by year")] for k in ("housing_land_for_jobs", "electricity_transfer", "food_land",
+                                                               "wage_income")}
     assert len(years["housing_land_for_jobs"]) == 15 and len(years["electricity_transfer"]) == 4 and years["food_land"] == [2010]
+    assert years["wage_income"] == [2021, 2022]
     for kind, (ab, ba) in {"housing_land_for_jobs": ("housing_land_a_for_jobs_in_b_ha", "housing_land_b_for_jobs_in_a_ha"),
                            "electricity_transfer": ("electricity_from_a_surplus_to_b_mwh", "electricity_from_b_surplus_to_a_mwh"),
-                           "food_land": ("food_land_from_a_surplus_to_b_ha", "food_land_from_b_surplus_to_a_ha")}.items():
+                           "food_land": ("food_land_from_a_surplus_to_b_ha", "food_land_from_b_surplus_to_a_ha"),
+                           "wage_income": ("wages_paid_in_a_to_b_residents_eur", "wages_paid_in_b_to_a_residents_eur")}.items():
         for year in years[kind]:
             a_to_b, b_to_a = values.get((kind, year, LYON), 0.0), values.get((kind, year, BUGEY), 0.0)  # no row: a true 0
             assert page.figures[(ab, year)][0] == pytest.approx(a_to_b, abs=1e-9)
@@ -170,12 +173,14 @@ def test_every_flow_kind_has_its_series_net_balance_chart_and_sentence(release, 
             assert page.figures[(f"{kind}_net_a_to_b", year)][0] == pytest.approx(a_to_b - b_to_a, abs=1e-9)
     assert page.figures[("commuters_net_a_to_b", 2022)][0] == pytest.approx(
         page.figures[("workers_a_to_b", 2022)][0] - page.figures[("workers_b_to_a", 2022)][0])
-    assert text.count("<svg") == 5  # the map and one chart per flow kind, inline
+    assert text.count("<svg") == 6  # the map and one chart per flow kind, inline
     assert "En 2024, le modèle attribue 0 MWh du surplus d'électricité de Métropole de Lyon" in text
     assert "32\u202f802 MWh dans l'autre sens" in text
     assert "En 2022, 1\u202f986 actifs résidant à Métropole de Lyon travaillent à CC Bugey Sud" in text
-    assert text.count("Précautions.") == 4 and "Convention comptable, pas un flux physique" in text
+    assert text.count("Précautions.") == 5 and "Convention comptable, pas un flux physique" in text
     assert "Au recensement agricole de 2010, le modèle attribue" in text and "pas un flux de denrées" in text
+    assert "En 2022, le modèle estime à " in text and "les salaires nets versés par les emplois de Métropole de Lyon" in text
+    assert "pas une masse salariale observée" in text
 
 
 def test_a_contract_perimeter_against_its_surroundings(release, tmp_path):
@@ -202,7 +207,11 @@ def test_a_contract_perimeter_against_its_surroundings(release, tmp_path):
         and level = 'commune' and year = 2023 and origin_code in ({codes(around)}) and destination_code in ({codes(inside)})""")
     assert page.figures[("housing_land_b_for_jobs_in_a_ha", None)][0] == pytest.approx(land[0][0], abs=1e-9)
     assert "Lyon et Ambérieu" in text and "Reste de la région Auvergne-Rhône-Alpes (84)" in text
-    assert "sommes des transferts modélisés entre communes" in text  # the perimeter's electricity caveat
+    # the perimeter's caveat on summed transfers: electricity and food land, not wages (which add up)
+    assert text.count("sommes des transferts modélisés entre communes") == 2
+    wages = query(current / "material_flows.parquet", f"""select sum(value) from {{t}} where flow_kind = 'wage_income'
+        and level = 'commune' and year = 2022 and origin_code in ({codes(inside)}) and destination_code in ({codes(around)})""")
+    assert page.figures[("wages_paid_in_a_to_b_residents_eur", None)][0] == pytest.approx(wages[0][0], abs=1e-6)
     touching = query(current / "set_aside_rows.parquet", "select count(*) from {t} where list_contains(commune_codes, '01004')")
     assert text.count("data-set-aside=") == touching[0][0] == 5  # the rows set aside that name Ambérieu
 

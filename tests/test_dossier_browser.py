@@ -13,7 +13,7 @@ from pypdf import PdfReader
 from .conftest import FLOWS
 from .test_dossier import BUGEY, LYON, PERIMETER
 
-KINDS = ["commuters", "housing_land_for_jobs", "electricity_transfer", "food_land"]
+KINDS = ["commuters", "housing_land_for_jobs", "electricity_transfer", "food_land", "wage_income"]
 
 
 @pytest.mark.parametrize("arguments", [[LYON, BUGEY], ["--group", str(PERIMETER), "--surroundings", "region"]],

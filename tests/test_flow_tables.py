@@ -45,7 +45,8 @@ def test_each_flow_kind_has_its_method_and_unit(tables):
     # and that pair rows mirror each other are dbt tests (dbt_project/tests/), run by every build
     methods = sql(tables, "select distinct flow_kind, method, unit from {material_flows} order by all")
     assert methods == [("commuters", "observed", "workers"), ("electricity_transfer", "modelled", "MWh"),
-                       ("food_land", "modelled", "ha"), ("housing_land_for_jobs", "allocated", "ha")]
+                       ("food_land", "modelled", "ha"), ("housing_land_for_jobs", "allocated", "ha"),
+                       ("wage_income", "modelled", "EUR")]
 
 
 def haversine_km(a, b):
@@ -99,8 +100,9 @@ def test_urban_rural_matrix_sums_the_commune_ledger(tables):
                                                                where level = 'commune' group by all"""))
         assert matrix.keys() == ledger.keys()
         assert all(matrix[k] == pytest.approx(ledger[k], abs=1e-3) for k in ledger)
-    classes = {c for (c,) in sql(tables, "select distinct origin_class from {urban_rural_matrix} where classification = 'density_grid'")}
-    assert classes == {"urban", "intermediate", "rural"}
+    classes = dict(sql(tables, """select flow_kind = 'wage_income', list(distinct origin_class order by origin_class)
+                                  from {urban_rural_matrix} where classification = 'density_grid' group by all"""))
+    assert classes == {False: ["intermediate", "rural", "urban"], True: ["abroad", "intermediate", "rural", "urban"]}
     rural_to_rural = sql(tables, """select value from {urban_rural_matrix} where classification = 'density_grid'
         and flow_kind = 'electricity_transfer' and origin_class = 'rural' and destination_class = 'rural' and year = 2022""")
     assert rural_to_rural and rural_to_rural[0][0] > 0  # the Bugey's surplus commune covers a neighbour's deficit
@@ -114,10 +116,11 @@ def test_modelled_transfers_stay_within_their_perimeter(tables):
         from {material_flows} as m
         join {territories} as o on o.level = m.level and o.code = m.origin_code
         join {territories} as d on d.level = m.level and d.code = m.destination_code
-        where m.method = 'modelled' and ((m.level = 'commune' and o.epci_code is distinct from d.epci_code)
+        where m.flow_kind in ('electricity_transfer', 'food_land') and ((m.level = 'commune' and o.epci_code is distinct from d.epci_code)
                                          or (m.level = 'epci' and o.region_code is distinct from d.region_code))""")
     assert crossing == []
-    levels = dict(sql(tables, "select level, count(*) from {material_flows} where method = 'modelled' group by all"))
+    levels = dict(sql(tables, """select level, count(*) from {material_flows}
+                             where flow_kind in ('electricity_transfer', 'food_land') group by all"""))
     assert levels["commune"] > 0 and levels["epci"] > 0
     lyon_from_bugey = sql(tables, """select sum(value) from {material_flows} where flow_kind = 'electricity_transfer'
         and level = 'epci' and origin_code = '200040350' and destination_code = '200046977'""")
@@ -174,3 +177,46 @@ def test_food_land_balance_and_flows_from_the_census_farmland(tables):
             assert flows[(s, d)] == pytest.approx(surplus * balance[s] / surplus * -balance[d] / deficit, abs=1e-6)
     assert sum(v for (o, _), v in flows.items() if o in ain_surplus) == pytest.approx(surplus)
     assert not any(o in ain_surplus and d not in ain_deficit for o, d in flows)  # nothing leaves the région
+
+
+def test_wage_income_is_commuters_times_the_wage_of_their_commune(tables):
+    """The fixture's wages (make_fixtures.NET_HOURLY_WAGE_2022, by commune of residence) x 1,820 paid
+    hours x the commuters of the 2022 census, from the workplace to the residence, worked out here by
+    hand; a commune INSEE does not publish takes its département's population-weighted mean."""
+    from .fixtures.make_fixtures import NET_HOURLY_WAGE_2022
+
+    commuters = {(o, d): v for o, d, v in sql(tables, """select origin_code, destination_code, value from {material_flows}
+        where flow_kind = 'commuters' and level = 'commune' and year = 2022""")}
+    wages = {(o, d): v for o, d, v in sql(tables, """select origin_code, destination_code, value from {material_flows}
+        where flow_kind = 'wage_income' and level = 'commune' and year = 2022""")}
+    assert set(wages) == {(d, o) for o, d in commuters}  # every commuter of the census is paid, the other way round
+    paris_to_lyon = commuters[("69123", "75056")]  # living in Lyon, working in Paris: paid Lyon's wage
+    assert wages[("75056", "69123")] == pytest.approx(paris_to_lyon * NET_HOURLY_WAGE_2022["69123"] * 1820, rel=1e-9)
+    # 01001's cell is empty, 01453 has no row: both take the Ain's only published commune, 01004
+    for home in ("01001", "01453"):
+        assert wages[("69123", home)] == pytest.approx(commuters[(home, "69123")] * NET_HOURLY_WAGE_2022["01004"] * 1820,
+                                                       rel=1e-9)
+    abroad = sql(tables, """select value from {material_flows} where flow_kind = 'wage_income' and level = 'commune'
+                            and year = 2022 and origin_code = 'MO001'""")
+    assert len(abroad) == 1  # a job abroad pays its commuter too
+
+
+def test_wage_shares_of_a_territory_add_up_from_the_flows(tables):
+    """Per EPCI: its residents' wages are the flows reaching it, its jobs' wages those leaving it; the
+    shares earned or paid elsewhere are the parts crossing its boundary."""
+    rows = sql(tables, """
+        with f as (select * from {material_flows} where flow_kind = 'wage_income' and level = 'epci' and year = 2022)
+        select i.code, i.resident_wage_income_eur, i.resident_wages_earned_elsewhere_pct,
+               i.job_wage_income_eur, i.job_wages_paid_elsewhere_pct,
+               (select sum(value) from f where destination_code = i.code),
+               (select sum(value) from f where destination_code = i.code and origin_code <> i.code),
+               (select sum(value) from f where origin_code = i.code),
+               (select sum(value) from f where origin_code = i.code and destination_code <> i.code)
+        from {territory_indicators} i where i.level = 'epci' and i.year = 2022""")
+    assert len(rows) == 8
+    for code, resident, resident_pct, job, job_pct, into, into_elsewhere, out, out_elsewhere in rows:
+        assert resident == pytest.approx(into) and job == pytest.approx(out), code
+        assert resident_pct == pytest.approx(100 * into_elsewhere / into, abs=1e-4), code
+        assert job_pct == pytest.approx(100 * out_elsewhere / out, abs=1e-4), code
+    paris = [r for r in rows if r[0] == "200054781"][0]
+    assert 0 < paris[2] < 100 and 0 < paris[4] < 100

@@ -390,36 +390,49 @@ def test_an_oversized_groups_file_is_refused_before_reading(tmp_path, monkeypatc
         materialise_groups(str(groups), tmp_path)
 
 
-def test_the_food_land_parameter_is_checked_passed_to_dbt_and_fingerprinted(tmp_path):
+def test_the_model_parameters_are_checked_passed_to_dbt_and_fingerprinted(tmp_path):
     from pipelines.ingest.changes import build_fingerprint
     from pipelines.orchestration.assets import dbt_vars
     from pipelines.settings import Settings, SettingsError
 
     base = {"FLOWS_DATA": str(tmp_path / "data")}
-    for wrong in ("0", "-0.2", "beaucoup"):
-        with pytest.raises(SettingsError, match="FLOWS_FOOD_LAND_PER_INHABITANT_HA"):
-            Settings.from_env({**base, "FLOWS_FOOD_LAND_PER_INHABITANT_HA": wrong})
+    for name in ("FLOWS_FOOD_LAND_PER_INHABITANT_HA", "FLOWS_WAGE_PAID_HOURS_PER_YEAR"):
+        for wrong in ("0", "-0.2", "beaucoup"):
+            with pytest.raises(SettingsError, match=name):
+                Settings.from_env({**base, name: wrong})
     default, vegetarian = Settings.from_env(base), Settings.from_env({**base, "FLOWS_FOOD_LAND_PER_INHABITANT_HA": "0.25"})
+    part_time = Settings.from_env({**base, "FLOWS_WAGE_PAID_HOURS_PER_YEAR": "1600"})
 
     class Plan:
         target_cog = 2026
 
     assert dbt_vars(Plan, default) == {"target_cog": 2026}  # dbt_project.yml's default
     assert dbt_vars(Plan, vegetarian) == {"target_cog": 2026, "food_land_per_inhabitant_ha": 0.25}
-    assert build_fingerprint(default) != build_fingerprint(vegetarian)  # another hypothesis: not "nothing changed"
+    assert dbt_vars(Plan, part_time) == {"target_cog": 2026, "wage_paid_hours_per_year": 1600}
+    fingerprints = {build_fingerprint(s) for s in (default, vegetarian, part_time)}
+    assert len(fingerprints) == 3  # another hypothesis: not "nothing changed"
 
 
-def test_another_food_land_parameter_flows_through_to_the_release(mirror_url, tmp_path):
+def test_other_model_parameters_flow_through_to_the_release(mirror_url, tmp_path):
     import json
 
     import duckdb
 
-    from .fixtures.make_fixtures import POPULATION
+    from .fixtures.make_fixtures import NET_HOURLY_WAGE_2022, POPULATION
 
-    result = run_flows(mirror_url, tmp_path / "data", tmp_path / "out", FLOWS_FOOD_LAND_PER_INHABITANT_HA="0.25")
+    result = run_flows(mirror_url, tmp_path / "data", tmp_path / "out", FLOWS_FOOD_LAND_PER_INHABITANT_HA="0.25",
+                       FLOWS_WAGE_PAID_HOURS_PER_YEAR="1600")
     assert result.returncode == 0, result.stderr[-2000:]
     current = latest(tmp_path / "out")
     row = duckdb.sql(f"""select food_land_per_inhabitant_ha, food_land_need_ha from '{current / "territory_indicators.parquet"}'
                          where level = 'commune' and code = '01001' and year = 2010""").fetchall()
     assert row == [(0.25, pytest.approx(POPULATION["01001"] * 0.25))]
-    assert json.loads((current / "manifest.json").read_text())["settings"]["food_land_per_inhabitant_ha"] == 0.25
+    flows = current / "material_flows.parquet"
+    wage, commuters = duckdb.sql(f"""select
+        (select value from '{flows}' where flow_kind = 'wage_income' and level = 'commune' and year = 2022
+         and origin_code = '75056' and destination_code = '69123'),
+        (select value from '{flows}' where flow_kind = 'commuters' and level = 'commune' and year = 2022
+         and origin_code = '69123' and destination_code = '75056')""").fetchone()
+    assert wage == pytest.approx(commuters * NET_HOURLY_WAGE_2022["69123"] * 1600, rel=1e-9)
+    settings = json.loads((current / "manifest.json").read_text())["settings"]
+    assert settings["food_land_per_inhabitant_ha"] == 0.25 and settings["wage_paid_hours_per_year"] == 1600

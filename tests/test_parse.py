@@ -69,6 +69,19 @@ def test_agricultural_census_long_table_keeps_subtotals_and_secret_cells_as_text
     assert frame["crop"].str.starts_with("_").any() and frame["duplicate_of_row"].null_count() == frame.height
 
 
+def test_commune_wages_keep_the_year_of_their_header_and_unpublished_cells():
+    """INSEE's base communale of wages: a base-cc zip with an upper-case `.CSV` member and a metadata
+    member, SNHM{yy} named after the year, whole communes (Paris 75056), an empty unpublished cell."""
+    contract = CONTRACTS["insee_salaires_commune"]
+    frame = parse_file(contract, contract.vintage(2022), fixture_path("insee_salaires_commune", 2022))
+    assert frame["source_file"][0].endswith("base-cc-salaires-2022_csv.zip!base-cc-salaires-2022.CSV")
+    wages = dict(zip(frame["commune_code"], frame["mean_net_hourly_wage"]))
+    assert wages["75056"] == "24.36" and wages["2A004"] == "16.21" and wages["01001"] is None
+    assert "75101" not in wages and "01453" not in wages  # no arrondissement; a small commune has no row
+    other_year = parse_file(contract, contract.vintage(2021), fixture_path("insee_salaires_commune", 2021))
+    assert other_year["mean_net_hourly_wage"].drop_nulls().len() == 8  # SNHM21 read, not SNHM22
+
+
 def test_decimal_commas_are_normalised():
     contract = CONTRACTS["odre_registre_production"]
     raw = fixture_path("odre_registre_production", 2023).read_text()

@@ -141,7 +141,7 @@ def real_warehouse(tmp_path_factory):
     population = {c["code"]: float(c.get("population") or 0) for c in current}
     tables["commune_passage"] = passage_table(real_events(), [2016, 2026], 2026, population)
     for source_id in ("insee_emploi_pop_active", "urssaf_effectifs_commune", "cerema_enaf", "ore_conso_elec_gaz",
-                      "agreste_recensement_agricole",
+                      "agreste_recensement_agricole", "insee_salaires_commune",
                       "odre_registre_production", "insee_grille_densite", "insee_aav2020"):
         tables[source_id] = raw_frame(source_id, [])
     contours = CONTRACTS["etalab_contours_communes"]

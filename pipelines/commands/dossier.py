@@ -26,6 +26,7 @@ from pathlib import Path
 import duckdb
 import jinja2
 
+from ..parameters import model_parameter_defaults
 from ..sql import sql_string
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -47,6 +48,7 @@ class FlowKind:
     latest_columns: tuple[str, str]  # its A->B and B->A columns in interdependencies_latest
     latest_year_column: str
     caveat: str
+    transfer: bool = False  # a modelled surplus-to-deficit transfer within a perimeter (int_modelled_transfers)
 
     def sentence(self, year, a: str, b: str, ab: dict, ba: dict) -> str:
         """The latest figure and its direction in words, without judging it."""
@@ -70,19 +72,20 @@ FLOW_KINDS = (
              "les territoires en déficit du même périmètre (l'EPCI pour des communes, la région au-delà), au prorata. "
              "Le modèle ignore le réseau, l'heure, le stockage et les échanges entre périmètres ; à un niveau plus "
              "agrégé les surplus et déficits internes "
-             "se compensent d'abord."),
+             "se compensent d'abord.", transfer=True),
     FlowKind("food_land", "Terres agricoles : surplus couvrant des besoins alimentaires", "modelled", "ha", 0,
              ("food_land_from_a_surplus_to_b_ha", "food_land_from_b_surplus_to_a_ha"), "food_land_year",
              "Convention comptable, pas un flux de denrées : la surface agricole d'un territoire (recensement "
              "agricole, comptée au siège des exploitations) au-delà de ce qu'il faut pour nourrir ses habitants "
              "(paramètre par habitant) est répartie entre les territoires en déficit du même périmètre, au prorata. "
-             "Elle ne dit pas où vont les produits : ils partent souvent loin, à l'export ou à l'industrie."),
+             "Elle ne dit pas où vont les produits : ils partent souvent loin, à l'export ou à l'industrie.",
+             transfer=True),
     FlowKind("wage_income", "Salaires rapportés au domicile par les navetteurs", "modelled", "€", 0,
              ("wages_paid_in_a_to_b_residents_eur", "wages_paid_in_b_to_a_residents_eur"), "wage_year",
              "Estimation, pas une masse salariale observée : navetteurs du recensement le plus proche multipliés "
              "par le salaire net horaire moyen des salariés du privé de leur commune de résidence (Insee, Base "
              "Tous salariés ; celui du département quand la commune n'est pas publiée) et par une année à temps "
-             "plein (1 820 heures). Temps partiel, fonction publique et indépendants ne sont pas distingués : "
+             "plein ({paid_hours} heures payées). Temps partiel, fonction publique et indépendants ne sont pas distingués : "
              "un ordre de grandeur de l'argent qui rentre au domicile, pas un revenu des ménages."),
 )
 SENTENCES = {
@@ -383,11 +386,18 @@ def latest_of(release: Release, a: Side, b: Side, aggregated: bool, series: dict
 
 AGGREGATED_CAVEATS = {kind: " Pour un périmètre, ce sont les sommes des transferts modélisés entre communes : le modèle "
                              "appliqué au périmètre entier compenserait d'abord les surplus et déficits de ses communes."
-                      for kind in (k.kind for k in FLOW_KINDS if k.method == "modelled")}
+                      for kind in (k.kind for k in FLOW_KINDS if k.transfer)}
+
+
+def model_parameters(release: Release) -> dict[str, str]:
+    """The models' parameters a caveat names, as the release was built with them (its manifest's
+    settings; a release older than a parameter: today's default)."""
+    hours = release.manifest["settings"].get("wage_paid_hours_per_year", model_parameter_defaults()["wage_paid_hours_per_year"])
+    return {"paid_hours": figure(hours, digits=0)["text"]}
 
 
 def kind_section(kind: FlowKind, a: Side, b: Side, years: list[dict], latest: dict | None, shares: dict,
-                 aggregated: bool = False) -> dict:
+                 aggregated: bool = False, parameters: dict | None = None) -> dict:
     def fig(pair, year):
         value, status = pair
         return figure(value, year, status, kind.unit, kind.digits)
@@ -405,7 +415,7 @@ def kind_section(kind: FlowKind, a: Side, b: Side, years: list[dict], latest: di
             row["employed_a"] = figure(s.get("employed_a"), y["year"], unit=kind.unit, digits=kind.digits)
             row["employed_b"] = figure(s.get("employed_b"), y["year"], unit=kind.unit, digits=kind.digits)
         rows.append(row)
-    caveat = kind.caveat + (AGGREGATED_CAVEATS.get(kind.kind, "") if aggregated else "")
+    caveat = kind.caveat.format(**(parameters or {})) + (AGGREGATED_CAVEATS.get(kind.kind, "") if aggregated else "")
     section = {"kind": kind.kind, "title": kind.title, "method": METHOD_LABELS[kind.method], "unit": kind.unit,
                "caveat": caveat, "years": rows, "latest": None, "sentence": None,
                "chart": trend_chart(rows, a.name, b.name, kind.unit) if rows else None}
@@ -465,8 +475,8 @@ def dossier_data(release: Release, a: Side, b: Side, aggregated: bool) -> dict:
         "populations": {"a": figure(a.population, unit="habitants", digits=0),
                         "b": figure(b.population, unit="habitants", digits=0)},
         "map": pair_map(release, a, b) if "territories_geo" in release.manifest["tables"] else None,
-        "kinds": [kind_section(k, a, b, series.get(k.kind, []), latest.get(k.kind), shares, aggregated)
-                  for k in FLOW_KINDS],
+        "kinds": [kind_section(k, a, b, series.get(k.kind, []), latest.get(k.kind), shares, aggregated,
+                               model_parameters(release)) for k in FLOW_KINDS],
         "sources": release.manifest["sources"],
         "tables": release.manifest["tables"],
         "set_aside": set_aside_touching(release, a, b),

@@ -12,6 +12,7 @@ from ..ingest.contracts import Contract
 from ..ingest.fetch import FetchSettings
 from ..ingest.groups import GROUPS_ID, materialise_groups
 from ..ingest.raw import CENTROIDS_ID, CONTOURS_ID, PASSAGE_ID, materialise_centroids, materialise_passage, materialise_source
+from ..parameters import model_parameter_defaults
 from ..publish.release import publish
 from ..settings import Settings
 from ..warehouse.dbt_project import column_descriptions, dbt_environment, dbt_target_directory
@@ -98,7 +99,8 @@ def release_asset(plan: RunPlan) -> AssetsDefinition:
            "versioned release of the published tables with its manifest, then latest.json.")
     def release(context: AssetExecutionContext, settings: Settings) -> MaterializeResult:
         provenance = [json.loads((settings.raw_dir / f"{s}.provenance.json").read_text()) for s in plan.selected]
-        run_settings = {"sources": plan.selected, "groups_file": Path(settings.groups_file or "").name} | dbt_vars(plan, settings)
+        run_settings = {"sources": plan.selected, "groups_file": Path(settings.groups_file or "").name} \
+            | model_parameter_defaults() | dbt_vars(plan, settings)
         models = {t: plan.descriptors[t].model for t in plan.published}
         docs = {t: column_descriptions(plan.dbt.manifest_path, m) for t, m in models.items()}
         lineage = {t: sorted(plan.model_sources(m) & set(plan.selected)) for t, m in models.items()}
