@@ -7,7 +7,9 @@ STAMP := $(VENV)/.installed
 export DO_NOT_TRACK := 1
 export DAGSTER_DISABLE_TELEMETRY := 1
 
-.PHONY: run test bench install clean lock
+.PHONY: run test bench install clean lock site
+
+site: $(SITE)
 
 install: $(STAMP)
 
@@ -17,14 +19,21 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $(STAMP)
 
-run: $(STAMP)
+# The release page's shared folder: DuckDB-WASM and the page's script, from the npm lock file.
+SITE := site/.built
+
+$(SITE): site/package-lock.json site/build.mjs site/src/*
+	cd site && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build
+	touch $(SITE)
+
+run: $(STAMP) $(SITE)
 	$(BIN)/flows run
 
-test: $(STAMP)
+test: $(STAMP) $(SITE)
 	$(BIN)/python -m pytest -n 2  # two workers: the machine has two cores
 
 # The national benchmark (not part of the tests): national-size inputs, two runs, one table of figures.
-bench: $(STAMP)
+bench: $(STAMP) $(SITE)
 	$(BIN)/python benchmarks/national.py
 
 # Re-resolve the pinned dependencies (needs the registry); commit the result.
@@ -33,4 +42,4 @@ lock:
 	$(BIN)/uv pip compile pyproject.toml --extra test -o requirements.lock --python-version 3.11
 
 clean:
-	rm -rf $(VENV) .flows_cache target dbt_project/target dbt_project/logs
+	rm -rf $(VENV) .flows_cache target dbt_project/target dbt_project/logs site/node_modules site/dist

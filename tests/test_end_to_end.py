@@ -24,7 +24,7 @@ def test_release_holds_the_tables_and_a_manifest(release):
         assert entry["rows"] == query(current / f"{table}.parquet", "select count(*) from {t}")[0][0] > 0
         assert entry["licence"] and entry["columns"]
     sources = {s["source_id"]: s for s in manifest["sources"]}
-    assert len(sources) == 16 and all(v["sha256"] for s in sources.values() for v in s["vintages"])
+    assert len(sources) == 17 and all(v["sha256"] for s in sources.values() for v in s["vintages"])
     assert sources["insee_mobpro_flux"]["licence"].startswith("Licence Ouverte")
     from pipelines.ingest.contracts import load_contracts
 

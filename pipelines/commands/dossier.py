@@ -389,10 +389,10 @@ AGGREGATED_CAVEATS = {kind: " Pour un périmètre, ce sont les sommes des transf
                       for kind in (k.kind for k in FLOW_KINDS if k.transfer)}
 
 
-def model_parameters(release: Release) -> dict[str, str]:
-    """The models' parameters a caveat names, as the release was built with them (its manifest's
+def caveat_parameters(settings: dict) -> dict[str, str]:
+    """The models' parameters a caveat names, as a release was built with them (its manifest's
     settings; a release older than a parameter: today's default)."""
-    hours = release.manifest["settings"].get("wage_paid_hours_per_year", model_parameter_defaults()["wage_paid_hours_per_year"])
+    hours = settings.get("wage_paid_hours_per_year", model_parameter_defaults()["wage_paid_hours_per_year"])
     return {"paid_hours": figure(hours, digits=0)["text"]}
 
 
@@ -476,7 +476,7 @@ def dossier_data(release: Release, a: Side, b: Side, aggregated: bool) -> dict:
                         "b": figure(b.population, unit="habitants", digits=0)},
         "map": pair_map(release, a, b) if "territories_geo" in release.manifest["tables"] else None,
         "kinds": [kind_section(k, a, b, series.get(k.kind, []), latest.get(k.kind), shares, aggregated,
-                               model_parameters(release)) for k in FLOW_KINDS],
+                               caveat_parameters(release.manifest["settings"])) for k in FLOW_KINDS],
         "sources": release.manifest["sources"],
         "tables": release.manifest["tables"],
         "set_aside": set_aside_touching(release, a, b),

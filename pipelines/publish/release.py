@@ -23,6 +23,7 @@ from ..ingest.contracts import PROJECT_ROOT
 from ..sql import sql_string
 from .docs import SPREADSHEET_LINES, data_dictionary, datapackage, table_card, table_licence, write_csv_zip
 from .geoparquet import export_territories_geo
+from .page import publish_site, release_page
 
 ASSETS_DIR = PROJECT_ROOT / "assets"
 # Row groups small enough that a query filtered on the sort keys over HTTP reads a small part of a
@@ -43,6 +44,8 @@ class TableDescriptor:
     description: str
     sort_keys: tuple[str, ...]
     caveats: tuple[str, ...] = ()
+    title_fr: str = ""  # the title and a one-line summary in French, for the release page
+    summary_fr: str = ""
     format: str = "parquet"  # parquet | geoparquet
     row_count_check: bool = True  # rows per year held against the latest release (FLOWS_ROWCOUNT_TOLERANCE)
 
@@ -142,6 +145,7 @@ def publish(warehouse: Path, descriptors: dict[str, TableDescriptor], tables: li
     releases.mkdir(parents=True, exist_ok=True)
     remove_abandoned_staging(releases)
     release_id = next_release_id(releases)
+    publish_site(out)  # the release pages' shared script and DuckDB-WASM, before any page points at them
     staging = releases / f".tmp-{release_id}-{os.getpid()}"
     staging.mkdir()
     try:
@@ -203,6 +207,7 @@ def write_release(staging: Path, release_id: str, warehouse: Path, descriptors: 
     write_json_atomically(manifest, staging / "manifest.json")
     write_json_atomically(datapackage(manifest, descriptors, column_docs), staging / "datapackage.json")
     (staging / "DATA_DICTIONARY.md").write_text(data_dictionary(manifest, descriptors, column_docs), encoding="utf-8")
+    (staging / "index.html").write_text(release_page(manifest, descriptors, column_docs), encoding="utf-8")
     for t in sorted(tables):
         card = table_card(t, manifest, descriptors[t], [p for p in provenance if p["source_id"] in table_sources[t]])
         (staging / f"{t}.README.md").write_text(card, encoding="utf-8")
