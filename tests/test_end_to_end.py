@@ -18,7 +18,10 @@ def test_release_holds_the_tables_and_a_manifest(release):
     expected = [f"{t}{suffix}" for t in TABLES for suffix in (".parquet", ".csv.zip", ".README.md")]
     expected += ["territories_geo.parquet", "territories_geo.README.md"]
     assert sorted(p.name for p in current.iterdir()) == sorted(expected + ["manifest.json", "datapackage.json",
-                                                                           "DATA_DICTIONARY.md"])
+                                                                           "DATA_DICTIONARY.md", "index.html"])
+    assert (release / "site" / "duckdb" / "duckdb-eh.wasm").is_file()  # the release page's DuckDB-WASM, once
+    home = (release / "index.html").read_text(encoding="utf-8")
+    assert f'href="{current.relative_to(release).as_posix()}/index.html"' in home  # the latest release's page
     manifest = json.loads((current / "manifest.json").read_text())
     for table, entry in manifest["tables"].items():
         assert entry["rows"] == query(current / f"{table}.parquet", "select count(*) from {t}")[0][0] > 0

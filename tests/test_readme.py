@@ -26,7 +26,7 @@ from .conftest import PROJECT
 
 README = PROJECT / "README.md"
 BLOCK = re.compile(r"^```(\w+)\n(.*?)^```$", re.MULTILINE | re.DOTALL)
-LINKED = ["Makefile", "pyproject.toml", "requirements.lock", ".venv", "tests"]
+LINKED = ["Makefile", "pyproject.toml", "requirements.lock", ".venv", "tests", "site"]
 
 
 def blocks() -> list[tuple[str, str, str | None]]:

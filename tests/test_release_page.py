@@ -119,8 +119,8 @@ def test_the_page_describes_the_release_from_its_manifest(page, release):
         assert article.is_visible()
         assert f"{table['rows']:,}".replace(",", " ") in article.inner_text()
         assert article.locator(f'a[href="{table["file"]}"]').count() == 1
-    assert page.locator("#sources tbody tr").count() == len(manifest["sources"])
-    assert "insee_mobpro_flux" in page.locator("#ecartees").inner_text()
+    assert page.locator("section[aria-labelledby=sources] tbody tr").count() == len(manifest["sources"])
+    assert "insee_mobpro_flux" in page.locator("section[aria-labelledby=ecartees]").inner_text()
 
 
 def test_a_territory_search_leads_to_its_figures_and_partners(page, release):
@@ -134,7 +134,7 @@ def test_a_territory_search_leads_to_its_figures_and_partners(page, release):
     assert len(shown_rows(page, "#territoire .indicateurs")) == years
     top = con.execute(f"""SELECT code_b, workers_a_to_b FROM interdependencies_latest
         WHERE level = 'epci' AND code_a = '{BUGEY}' AND workers_a_to_b > 0 ORDER BY workers_a_to_b DESC, code_b LIMIT 5""").fetchall()
-    commuters = shown_rows(page, '#territoire section.flux[data-kind="commuters"] table >> nth=0')
+    commuters = shown_rows(page, '#territoire section.flux[data-kind="commuters"] > div.defile:nth-of-type(1)')
     assert [(r[0], r[3]) for r in commuters] == [(c, pytest.approx(w)) for c, w in top]
     assert commuters[0][4].startswith(f"flows dossier {BUGEY} {top[0][0]} --level epci --release http://127.0.0.1:")
     assert page.locator("#territoire figure.carte circle").count() >= 2

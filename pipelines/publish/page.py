@@ -98,3 +98,15 @@ def differs(left: Path, right: Path) -> bool:
     if comparison.left_only or comparison.right_only or comparison.diff_files or comparison.funny_files:
         return True
     return any(differs(left / d, right / d) for d in comparison.common_dirs)
+
+
+def write_home_page(out: Path, release_id: str) -> None:
+    """`<out>/index.html`: a link to the latest release's page (and a redirect to it), replaced
+    atomically after latest.json."""
+    target = f"releases/{release_id}/index.html"
+    text = ('<!DOCTYPE html>\n<html lang="fr"><head><meta charset="utf-8">'
+            f'<meta http-equiv="refresh" content="0; url={target}"><title>Flux entre territoires</title></head>\n'
+            f'<body><p>Dernière publication : <a href="{target}">{release_id}</a>.</p></body></html>\n')
+    temporary = out / f".index.html.{os.getpid()}"
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, out / "index.html")

@@ -23,7 +23,7 @@ from ..ingest.contracts import PROJECT_ROOT
 from ..sql import sql_string
 from .docs import SPREADSHEET_LINES, data_dictionary, datapackage, table_card, table_licence, write_csv_zip
 from .geoparquet import export_territories_geo
-from .page import publish_site, release_page
+from .page import publish_site, release_page, write_home_page
 
 ASSETS_DIR = PROJECT_ROOT / "assets"
 # Row groups small enough that a query filtered on the sort keys over HTTP reads a small part of a
@@ -161,6 +161,7 @@ def publish(warehouse: Path, descriptors: dict[str, TableDescriptor], tables: li
         shutil.rmtree(staging, ignore_errors=True)
         raise
     write_json_atomically({"release_id": release_id, "path": f"releases/{release_id}"}, out / "latest.json")
+    write_home_page(out, release_id)
     apply_retention(out, keep)
     return final, True
 
@@ -325,7 +326,9 @@ def heal_latest(out: Path) -> str | None:
     complete = complete_releases(out)
     if not complete:
         (out / "latest.json").unlink()
+        (out / "index.html").unlink(missing_ok=True)
         return f"{problem}; no complete release is left, so latest.json was removed"
     newest = complete[-1].name
     write_json_atomically({"release_id": newest, "path": f"releases/{newest}"}, out / "latest.json")
+    write_home_page(out, newest)
     return f"{problem}; latest.json now names the newest complete release, {newest}"
