@@ -171,3 +171,24 @@ def test_the_csv_download_holds_the_result(page, release):
     assert text[0] == "flow_kind,year,origin_code,destination_code,value,unit,method"
     assert len(text) == len(expected) + 1
     assert text[1].split(",")[:4] == [str(v) for v in expected[0][:4]]
+
+
+def test_the_page_works_with_the_keyboard_on_a_phone_sized_screen(site, release, browser):
+    base, _ = site
+    context = browser.new_context(viewport={"width": 375, "height": 740}, is_mobile=True)
+    page = context.new_page()
+    page.goto(f"{base}/{latest(release).relative_to(release).as_posix()}/index.html")
+    # nothing wider than the screen: wide tables scroll inside their own box
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    page.focus("#recherche")
+    page.keyboard.type("Ambérieu")
+    page.keyboard.press("Enter")
+    first = page.locator("#resultats-recherche button").first
+    first.wait_for(timeout=60_000)
+    first.focus()
+    page.keyboard.press("Enter")
+    page.locator('#territoire section.flux[data-kind="commuters"]').wait_for(timeout=60_000)
+    assert page.evaluate("document.activeElement.id") == "territoire-titre"  # focus follows the figures
+    assert "Ambérieu-en-Bugey" in page.locator("#territoire-titre").inner_text()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    context.close()
