@@ -21,10 +21,14 @@ def write_parquet_atomically(frame: pl.DataFrame | pl.LazyFrame, path: Path) -> 
     os.replace(tmp, path)
 
 
-def write_json_atomically(payload: dict, path: Path) -> None:
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(payload, indent=2, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8")
+def write_text_atomically(text: str, path: Path) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
+
+
+def write_json_atomically(payload: dict, path: Path) -> None:
+    write_text_atomically(json.dumps(payload, indent=2, ensure_ascii=False, sort_keys=True) + "\n", path)
 
 
 def file_sha256(path: Path) -> tuple[str, int]:

@@ -50,6 +50,10 @@ class FlowKind:
     caveat: str
     transfer: bool = False  # a modelled surplus-to-deficit transfer within a perimeter (int_modelled_transfers)
 
+    def caveat_text(self, parameters: dict[str, str]) -> str:
+        """The caveat with the model parameters it names (caveat_parameters) filled in."""
+        return self.caveat.format(**parameters)
+
     def sentence(self, year, a: str, b: str, ab: dict, ba: dict) -> str:
         """The latest figure and its direction in words, without judging it."""
         return SENTENCES[self.kind].format(year=year, a=a, b=b, ab=text_with_unit(ab), ba=text_with_unit(ba))
@@ -415,7 +419,7 @@ def kind_section(kind: FlowKind, a: Side, b: Side, years: list[dict], latest: di
             row["employed_a"] = figure(s.get("employed_a"), y["year"], unit=kind.unit, digits=kind.digits)
             row["employed_b"] = figure(s.get("employed_b"), y["year"], unit=kind.unit, digits=kind.digits)
         rows.append(row)
-    caveat = kind.caveat.format(**(parameters or {})) + (AGGREGATED_CAVEATS.get(kind.kind, "") if aggregated else "")
+    caveat = kind.caveat_text(parameters or {}) + (AGGREGATED_CAVEATS.get(kind.kind, "") if aggregated else "")
     section = {"kind": kind.kind, "title": kind.title, "method": METHOD_LABELS[kind.method], "unit": kind.unit,
                "caveat": caveat, "years": rows, "latest": None, "sentence": None,
                "chart": trend_chart(rows, a.name, b.name, kind.unit) if rows else None}

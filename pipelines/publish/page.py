@@ -19,6 +19,7 @@ from pathlib import Path
 import jinja2
 
 from ..commands.dossier import FLOW_KINDS, METHOD_LABELS, caveat_parameters
+from ..files import write_text_atomically
 from ..ingest.contracts import PROJECT_ROOT
 
 SITE_BUILD = PROJECT_ROOT / "site" / "dist"
@@ -52,11 +53,10 @@ def page_config(manifest: dict) -> dict:
     indicator_columns = {c["name"] for c in tables.get("territory_indicators", {}).get("columns", [])}
     parameters = caveat_parameters(manifest["settings"])
     return {
-        "release_id": manifest["release_id"],
         "tables": [{"name": name, "file": table["file"]} for name, table in sorted(tables.items())],
         "kinds": [{"kind": k.kind, "title": k.title, "method": k.method, "method_label": METHOD_LABELS[k.method],
                    "unit": k.unit, "columns": list(k.latest_columns), "year_column": k.latest_year_column,
-                   "caveat": k.caveat.format(**parameters)} for k in FLOW_KINDS],
+                   "caveat": k.caveat_text(parameters)} for k in FLOW_KINDS],
         "indicators": [name for name in INDICATORS if name in indicator_columns],
         "levels": LEVELS,
         "examples": [{"title": title, "sql": sql} for title, sql in EXAMPLES],
@@ -69,8 +69,7 @@ def release_page(manifest: dict, descriptors: dict, column_docs: dict[str, dict[
     config = json.dumps(page_config(manifest), ensure_ascii=False).replace("</", "<\\/")
     set_aside = [s for s in manifest.get("set_aside") or [] if s["rows_set_aside"]]
     return environment.get_template("index.html.j2").render(
-        manifest=manifest, descriptors=descriptors, docs=column_docs, config=config, levels=LEVELS,
-        examples=EXAMPLES, set_aside=set_aside, site_available=SITE_BUILD.is_dir())
+        manifest=manifest, descriptors=descriptors, docs=column_docs, config=config, examples=EXAMPLES, set_aside=set_aside, site_available=SITE_BUILD.is_dir())
 
 
 def publish_site(out: Path) -> None:
@@ -107,6 +106,4 @@ def write_home_page(out: Path, release_id: str) -> None:
     text = ('<!DOCTYPE html>\n<html lang="fr"><head><meta charset="utf-8">'
             f'<meta http-equiv="refresh" content="0; url={target}"><title>Flux entre territoires</title></head>\n'
             f'<body><p>Dernière publication : <a href="{target}">{release_id}</a>.</p></body></html>\n')
-    temporary = out / f".index.html.{os.getpid()}"
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, out / "index.html")
+    write_text_atomically(text, out / "index.html")
